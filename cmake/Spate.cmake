@@ -34,6 +34,13 @@ if(SPATE_SANITIZE)
       -fno-sanitize-recover=all)
 endif()
 
+# In the fuzz preset every library is instrumented for coverage, so that
+# libFuzzer sees the edges of the code under test, not only the target's.
+if(SPATE_FUZZ)
+  add_compile_options(-fsanitize=fuzzer-no-link)
+  add_link_options(-fsanitize=fuzzer-no-link)
+endif()
+
 set_property(GLOBAL PROPERTY SPATE_BENCHES "")
 
 function(_spate_common target)
