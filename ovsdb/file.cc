@@ -1,0 +1,309 @@
+#include "ovsdb/file.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstring>
+#include <mutex>
+#include <set>
+
+namespace spate::ovsdb {
+namespace {
+
+// fcntl locks belong to the process, so two opens inside one process would
+// not exclude each other; this set covers that case.  It is the one piece
+// of process-wide state here, guarded by its mutex.
+std::mutex& LockedPathsMutex() {
+  static std::mutex m;
+  return m;
+}
+std::set<std::string>& LockedPaths() {
+  static std::set<std::string> paths;
+  return paths;
+}
+
+Error Bad(const std::string& what) { return Error("syntax error", what); }
+
+Status ApplyRowJson(const TableSchema& t, const Json& row, bool is_diff, const Row* old,
+                    RowChange* ch) {
+  if (!row.is_object()) return Bad("row in table " + t.name + " is not an object");
+  for (auto it = row.begin(); it != row.end(); ++it) {
+    const ColumnSchema* c = t.FindColumn(it.key());
+    if (c == nullptr) return Bad("No column " + it.key() + " in table " + t.name + ".");
+    if (c->index == kUuidColumn || c->index == kVersionColumn) continue;
+    Type type = c->type;
+    bool diff = is_diff && old != nullptr && !type.IsScalar();
+    if (diff) {
+      type.n_min = 0;
+      type.n_max = kUnlimited;
+    }
+    auto v = Datum::FromJson(type, it.value(), nullptr);
+    if (!v) return Bad("table " + t.name + " column " + c->name + ": " + v.error().details());
+    if (diff) {
+      Datum merged = old->fields[c->index];
+      merged.ApplyDiff(*v);
+      *v = std::move(merged);
+    }
+    if (ch->kind == ChangeKind::kInsert) {
+      ch->row->fields[c->index] = std::move(*v);
+    } else {
+      ch->columns.push_back(c->index);
+      ch->values.push_back(std::move(*v));
+    }
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+int64_t WallClockMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+std::string LockFilePath(const std::string& db_path) {
+  size_t slash = db_path.rfind('/');
+  std::string dir = slash == std::string::npos ? "" : db_path.substr(0, slash + 1);
+  std::string base = slash == std::string::npos ? db_path : db_path.substr(slash + 1);
+  return dir + "." + base + ".~lock~";
+}
+
+Result<std::unique_ptr<ChangeSet>> ChangeSetFromRecord(const Database& db, const Json& record) {
+  auto cs = std::make_unique<ChangeSet>();
+  bool is_diff = record.contains("_is_diff") && record["_is_diff"] == true;
+  if (record.contains("_date") && record["_date"].is_number()) {
+    cs->date_ms = record["_date"].get<int64_t>();
+  }
+  if (record.contains("_comment") && record["_comment"].is_string()) {
+    cs->comment = record["_comment"].get<std::string>();
+  }
+  for (auto it = record.begin(); it != record.end(); ++it) {
+    if (!it.key().empty() && it.key()[0] == '_') continue;
+    const TableSchema* t = db.schema().FindTable(it.key());
+    if (t == nullptr) return Bad("No table named " + it.key() + ".");
+    if (!it.value().is_object()) return Bad("table " + it.key() + " is not an object");
+    for (auto r = it.value().begin(); r != it.value().end(); ++r) {
+      auto uuid = Uuid::Parse(r.key());
+      if (!uuid) return Bad("\"" + r.key() + "\" is not a valid UUID");
+      RowChange ch;
+      ch.table = t->index;
+      ch.uuid = *uuid;
+      const Row* old = db.table(t->index).Find(*uuid);
+      if (r.value().is_null()) {
+        ch.kind = ChangeKind::kDelete;
+      } else if (old == nullptr) {
+        ch.kind = ChangeKind::kInsert;
+        ch.row = NewDefaultRow(*t, *uuid);
+        SetRowVersion(ch.row.get(), Uuid::Random());
+      } else {
+        ch.kind = ChangeKind::kModify;
+      }
+      if (!r.value().is_null()) {
+        if (Status s = ApplyRowJson(*t, r.value(), is_diff, old, &ch); !s) return s.error();
+      }
+      cs->rows.push_back(std::move(ch));
+    }
+  }
+  return cs;
+}
+
+Json RecordFromChangeSet(const Database& db, const ChangeSet& cs) {
+  Json rec = Json::object();
+  for (const RowChange& ch : cs.rows) {
+    const TableSchema& t = db.schema().tables[ch.table];
+    Json& table = rec[t.name];
+    if (ch.kind == ChangeKind::kDelete) {
+      table[ch.uuid.ToString()] = nullptr;
+      continue;
+    }
+    Json row = Json::object();
+    if (ch.kind == ChangeKind::kInsert) {
+      for (size_t c = 2; c < t.columns.size(); ++c) {
+        const ColumnSchema& col = t.columns[c];
+        if (col.ephemeral || ch.row->fields[c].IsDefault(col.type)) continue;
+        row[col.name] = ch.row->fields[c].ToJson(col.type);
+      }
+    } else {
+      // Sets and maps are written as diffs ("_is_diff", as Open vSwitch 3.x
+      // writes them), so adding one element to a large set stays small.
+      for (size_t i = 0; i < ch.columns.size(); ++i) {
+        const ColumnSchema& col = t.columns[ch.columns[i]];
+        if (col.ephemeral) continue;
+        if (col.type.IsScalar()) {
+          row[col.name] = ch.values[i].ToJson(col.type);
+        } else {
+          Type relaxed = col.type;
+          relaxed.n_min = 0;
+          relaxed.n_max = kUnlimited;
+          row[col.name] = Datum::Diff(ch.current->fields[ch.columns[i]], ch.values[i])
+                              .ToJson(relaxed);
+        }
+      }
+      if (row.empty()) continue;  // Only ephemeral columns changed.
+    }
+    table[ch.uuid.ToString()] = std::move(row);
+  }
+  if (rec.empty()) return rec;
+  rec["_is_diff"] = true;
+  rec["_date"] = cs.date_ms;
+  if (!cs.comment.empty()) rec["_comment"] = cs.comment;
+  return rec;
+}
+
+Json SnapshotRecord(const Database& db, int64_t now_ms, const std::string& comment) {
+  Json rec = Json::object();
+  for (size_t i = 0; i < db.n_tables(); ++i) {
+    const Table& table = db.table(static_cast<int>(i));
+    if (table.size() == 0) continue;
+    const TableSchema& t = table.schema();
+    Json rows = Json::object();
+    for (auto& [uuid, row] : table.rows()) {
+      Json r = Json::object();
+      for (size_t c = 2; c < t.columns.size(); ++c) {
+        const ColumnSchema& col = t.columns[c];
+        if (col.ephemeral || row->fields[c].IsDefault(col.type)) continue;
+        r[col.name] = row->fields[c].ToJson(col.type);
+      }
+      rows[uuid.ToString()] = std::move(r);
+    }
+    rec[t.name] = std::move(rows);
+  }
+  rec["_date"] = now_ms;
+  if (!comment.empty()) rec["_comment"] = comment;
+  return rec;
+}
+
+DatabaseFile::~DatabaseFile() {
+  writer_.Close();
+  if (lock_fd_ >= 0) {
+    ::close(lock_fd_);
+    std::lock_guard<std::mutex> guard(LockedPathsMutex());
+    LockedPaths().erase(lock_path_);
+  }
+}
+
+Status DatabaseFile::Create(const std::string& path, const DatabaseSchema& schema) {
+  LogWriter w;
+  if (Status s = w.Open(path, /*create=*/true, 0); !s) return s;
+  return w.Append(schema.ToJson(), /*sync=*/true);
+}
+
+Status DatabaseFile::AcquireLock() {
+  lock_path_ = LockFilePath(path_);
+  char real[PATH_MAX];
+  std::string key = ::realpath(path_.c_str(), real) ? LockFilePath(real) : lock_path_;
+  {
+    std::lock_guard<std::mutex> guard(LockedPathsMutex());
+    if (!LockedPaths().insert(key).second) {
+      return Error("I/O error", path_ + ": database is already open for writing in this process");
+    }
+  }
+  lock_fd_ = ::open(lock_path_.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  struct flock fl;
+  std::memset(&fl, 0, sizeof fl);
+  fl.l_type = F_WRLCK;
+  fl.l_whence = SEEK_SET;
+  if (lock_fd_ < 0 || ::fcntl(lock_fd_, F_SETLK, &fl) != 0) {
+    std::string why = std::strerror(errno);
+    std::lock_guard<std::mutex> guard(LockedPathsMutex());
+    LockedPaths().erase(key);
+    if (lock_fd_ >= 0) ::close(lock_fd_);
+    lock_fd_ = -1;
+    return Error("I/O error", lock_path_ + ": cannot lock database (" + why +
+                                  "); is another process using it?");
+  }
+  lock_path_ = key;
+  return Status::Ok();
+}
+
+Status DatabaseFile::LoadRecords(const LogContents& log) {
+  if (log.records.empty()) {
+    return Error("I/O error", path_ + ": not an OVSDB database file (" +
+                                  (log.tail_error.empty() ? "empty" : log.tail_error) + ")");
+  }
+  auto schema = DatabaseSchema::FromJson(log.records[0].json);
+  if (!schema) return Error("syntax error", path_ + ": bad schema: " + schema.error().details());
+  db_ = std::make_unique<Database>(std::make_shared<DatabaseSchema>(std::move(*schema)));
+  for (size_t i = 1; i < log.records.size(); ++i) {
+    auto cs = ChangeSetFromRecord(*db_, log.records[i].json);
+    if (!cs) {
+      return Error("syntax error", path_ + ": record " + std::to_string(i) + ": " +
+                                       cs.error().details());
+    }
+    ApplyUnchecked(*db_, cs->get());
+  }
+  db_->RebuildDerived();
+  n_transactions_ = log.records.size() - 1;
+  return Status::Ok();
+}
+
+Result<std::unique_ptr<DatabaseFile>> DatabaseFile::Open(const std::string& path,
+                                                         const FileOptions& options) {
+  std::unique_ptr<DatabaseFile> f(new DatabaseFile());
+  f->path_ = path;
+  f->options_ = options;
+  f->last_compact_ms_ = WallClockMs();
+  if (!options.read_only) {
+    if (Status s = f->AcquireLock(); !s) return s.error();
+  }
+  auto log = ReadLog(path);
+  if (!log) return log.error();
+  if (Status s = f->LoadRecords(*log); !s) return s.error();
+  if (!log->tail_error.empty()) {
+    f->bytes_dropped_ = log->file_bytes - log->good_bytes;
+    f->recovery_ = path + ": " + log->tail_error + "; " + std::to_string(f->bytes_dropped_) +
+                   " bytes " + (options.read_only ? "ignored" : "truncated") +
+                   ", " + std::to_string(log->records.size() - 1) +
+                   " transactions before it loaded";
+  }
+  if (!options.read_only) {
+    if (Status s = f->writer_.Open(path, false, log->good_bytes); !s) return s.error();
+  }
+  return f;
+}
+
+Status DatabaseFile::Write(const Database& db, const ChangeSet& changes) {
+  if (options_.read_only) return Error("I/O error", path_ + ": database is read-only");
+  Json rec = RecordFromChangeSet(db, changes);
+  if (rec.empty()) return Status::Ok();
+  bool sync = changes.durable || options_.sync_every_commit;
+  if (Status s = writer_.Append(rec, sync); !s) return s;
+  ++n_transactions_;
+  return Status::Ok();
+}
+
+Status DatabaseFile::Sync() { return writer_.Sync(); }
+
+TransactResult DatabaseFile::Transact(const Json& params, TransactOptions options) {
+  options.sink = this;
+  if (options.now_ms == 0) options.now_ms = WallClockMs();
+  if (options.start_ms == 0) options.start_ms = options.now_ms;
+  return spate::ovsdb::Transact(*db_, params, options);
+}
+
+Status DatabaseFile::Compact(int64_t now_ms) {
+  if (options_.read_only) return Error("I/O error", path_ + ": database is read-only");
+  std::vector<Json> records = {db_->schema().ToJson(),
+                               SnapshotRecord(*db_, now_ms, "compacting database online")};
+  if (Status s = WriteLogAtomically(path_, records); !s) {
+    last_failure_ms_ = now_ms;
+    return s;
+  }
+  if (Status s = writer_.Open(path_, false, UINT64_MAX); !s) return s;
+  n_transactions_ = 0;
+  last_compact_ms_ = now_ms;
+  last_failure_ms_ = -1;
+  return Status::Ok();
+}
+
+bool DatabaseFile::ShouldCompact(int64_t now_ms, const CompactionPolicy& policy) const {
+  if (options_.read_only) return false;
+  if (last_failure_ms_ >= 0 && now_ms - last_failure_ms_ < policy.retry_ms) return false;
+  return now_ms - last_compact_ms_ >= policy.min_interval_ms &&
+         n_transactions_ >= policy.min_transactions && writer_.size() >= policy.min_bytes;
+}
+
+}  // namespace spate::ovsdb
