@@ -1,0 +1,414 @@
+// Monitors: request parsing, initial contents, updates, history.
+#include "ovsdb/monitor.h"
+
+#include <algorithm>
+#include <map>
+#include <utility>
+
+#include "ovsdb/json_codec.h"
+
+namespace spate::ovsdb {
+namespace {
+
+Error SyntaxError(std::string details) { return Error("syntax error", std::move(details)); }
+
+// Reads select.{initial,insert,delete,modify}.
+Status ParseSelect(const TableSchema& ts, const Json& select, MonitoredTable* mt) {
+  if (!select.is_object()) {
+    return SyntaxError("Parsing table " + ts.name + " select failed: Object expected.");
+  }
+  const std::pair<const char*, bool*> flags[] = {{"initial", &mt->initial},
+                                                 {"insert", &mt->insert},
+                                                 {"delete", &mt->remove},
+                                                 {"modify", &mt->modify}};
+  for (const auto& [name, flag] : flags) {
+    auto it = select.find(name);
+    if (it == select.end()) continue;
+    if (!it->is_boolean()) {
+      return SyntaxError("Parsing table " + ts.name + " select failed: Type mismatch for member '" +
+                         name + "'.");
+    }
+    *flag = it->get<bool>();
+  }
+  return Status::Ok();
+}
+
+// Adds the columns of one request to `columns` (all but _uuid if absent).
+Status ParseColumns(const TableSchema& ts, const Json& request, std::vector<int>* columns) {
+  auto it = request.find("columns");
+  if (it == request.end()) {
+    for (const ColumnSchema& c : ts.columns) {
+      if (c.index != kUuidColumn) columns->push_back(c.index);
+    }
+    return Status::Ok();
+  }
+  if (!it->is_array()) return SyntaxError("array expected");
+  std::vector<int> mine;
+  for (const Json& name : *it) {
+    if (!name.is_string()) return SyntaxError("array of column names expected");
+    const ColumnSchema* c = ts.FindColumn(name.get<std::string>());
+    if (c == nullptr) return SyntaxError(name.get<std::string>() + " is not a valid column name");
+    if (std::find(mine.begin(), mine.end(), c->index) != mine.end()) {
+      return SyntaxError("column " + c->name + " mentioned more than once");
+    }
+    mine.push_back(c->index);
+  }
+  columns->insert(columns->end(), mine.begin(), mine.end());
+  return Status::Ok();
+}
+
+// Parses one <monitor-request> object into `mt` (merging with earlier ones).
+Status ParseRequest(const TableSchema& ts, const Json& request, bool first,
+                    MonitorVersion version, MonitoredTable* mt) {
+  if (!request.is_object()) return SyntaxError("monitor-request must be object");
+  MonitoredTable one;
+  if (Status s = ParseColumns(ts, request, &one.columns); !s.ok()) return s;
+  if (auto it = request.find("select"); it != request.end()) {
+    if (Status s = ParseSelect(ts, *it, &one); !s.ok()) return s;
+  }
+  bool has_where = false;
+  if (auto it = request.find("where"); it != request.end() && version != MonitorVersion::kV1) {
+    Result<Condition> cond = Condition::FromJson(ts, *it, nullptr);
+    if (!cond.ok()) return cond.error();
+    one.conditions.push_back(std::move(cond).value());
+    has_where = true;
+  }
+  mt->columns.insert(mt->columns.end(), one.columns.begin(), one.columns.end());
+  mt->initial = first ? one.initial : (mt->initial || one.initial);
+  mt->insert = first ? one.insert : (mt->insert || one.insert);
+  mt->remove = first ? one.remove : (mt->remove || one.remove);
+  mt->modify = first ? one.modify : (mt->modify || one.modify);
+  // A request without "where" monitors every row (Normalize drops the rest).
+  mt->conditions.push_back(has_where ? std::move(one.conditions.back()) : Condition{});
+  return Status::Ok();
+}
+
+void Normalize(MonitoredTable* mt) {
+  std::sort(mt->columns.begin(), mt->columns.end());
+  mt->columns.erase(std::unique(mt->columns.begin(), mt->columns.end()), mt->columns.end());
+  // An empty condition (no clauses) is true: it subsumes every other one.
+  for (const Condition& c : mt->conditions) {
+    if (c.clauses.empty()) {
+      mt->conditions.clear();
+      break;
+    }
+  }
+}
+
+// Parses {table: request-or-array} into `out`.
+Status ParseTables(const Database& db, const Json& requests, MonitorVersion version,
+                   std::vector<MonitoredTable>* out) {
+  if (!requests.is_object()) return SyntaxError("monitor-requests must be object");
+  for (auto it = requests.begin(); it != requests.end(); ++it) {
+    const Table* table = db.FindTable(it.key());
+    if (table == nullptr) return SyntaxError("no table named " + it.key());
+    const TableSchema& ts = table->schema();
+    MonitoredTable mt;
+    mt.table = ts.index;
+    if (it->is_array()) {
+      bool first = true;
+      for (const Json& r : *it) {
+        if (Status s = ParseRequest(ts, r, first, version, &mt); !s.ok()) return s;
+        first = false;
+      }
+    } else if (Status s = ParseRequest(ts, *it, true, version, &mt); !s.ok()) {
+      return s;
+    }
+    Normalize(&mt);
+    out->push_back(std::move(mt));
+  }
+  std::sort(out->begin(), out->end(),
+            [](const MonitoredTable& a, const MonitoredTable& b) { return a.table < b.table; });
+  return Status::Ok();
+}
+
+}  // namespace
+
+const Datum& RowDelta::Old(int c) const {
+  if (kind == ChangeKind::kDelete) return old_values[c];
+  auto it = std::lower_bound(columns->begin(), columns->end(), c);
+  if (it != columns->end() && *it == c) return old_values[it - columns->begin()];
+  return new_fields[c];
+}
+
+bool RowDelta::Changed(int c) const {
+  return kind == ChangeKind::kModify && std::binary_search(columns->begin(), columns->end(), c);
+}
+
+RowDelta DeltaFromChange(const RowChange& change) {
+  RowDelta d;
+  d.table = change.table;
+  d.uuid = change.uuid;
+  d.kind = change.kind;
+  if (change.kind == ChangeKind::kDelete) {
+    d.old_values = change.row->fields.data();
+  } else {
+    d.new_fields = change.current->fields.data();
+    d.old_values = change.values.data();
+    d.columns = &change.columns;
+  }
+  return d;
+}
+
+RowDelta HistoryTxn::Row::Delta() const {
+  RowDelta d;
+  d.table = table;
+  d.uuid = uuid;
+  d.kind = kind;
+  d.new_fields = new_fields.data();
+  d.old_values = old_values.data();
+  d.columns = &columns;
+  return d;
+}
+
+void TxnHistory::Record(const ChangeSet& changes) {
+  if (!enabled_) return;
+  HistoryTxn txn;
+  txn.txn_id = changes.txn_id;
+  txn.rows.reserve(changes.rows.size());
+  for (const RowChange& rc : changes.rows) {
+    HistoryTxn::Row row;
+    row.table = rc.table;
+    row.uuid = rc.uuid;
+    row.kind = rc.kind;
+    if (rc.kind == ChangeKind::kDelete) {
+      row.old_values = rc.row->fields;
+    } else {
+      row.new_fields = rc.current->fields;
+      row.columns = rc.columns;
+      row.old_values = rc.values;
+    }
+    txn.rows.push_back(std::move(row));
+  }
+  txns_.push_back(std::move(txn));
+  if (txns_.size() > max_txns_) txns_.pop_front();
+}
+
+namespace {
+
+// Folds `next` (a later change of the same row) into `acc`.  Returns false
+// if the row's changes cancel out (inserted, then deleted).
+bool Compose(HistoryTxn::Row* acc, const HistoryTxn::Row& next) {
+  if (next.kind == ChangeKind::kDelete) {
+    if (acc->kind == ChangeKind::kInsert) return false;
+    if (acc->kind == ChangeKind::kModify) {
+      // The original row: the deleted row with the first old values back.
+      std::vector<Datum> original = next.old_values;
+      for (size_t i = 0; i < acc->columns.size(); ++i) {
+        original[acc->columns[i]] = acc->old_values[i];
+      }
+      acc->old_values = std::move(original);
+      acc->columns.clear();
+      acc->new_fields.clear();
+    }
+    acc->kind = ChangeKind::kDelete;
+    return true;
+  }
+  if (acc->kind == ChangeKind::kDelete) {  // Deleted, then inserted again.
+    std::vector<Datum> old = std::move(acc->old_values);
+    acc->kind = ChangeKind::kModify;
+    acc->new_fields = next.new_fields;
+    acc->columns.clear();
+    acc->old_values.clear();
+    for (size_t c = 0; c < old.size(); ++c) {
+      acc->columns.push_back(static_cast<int>(c));
+      acc->old_values.push_back(std::move(old[c]));
+    }
+    return true;
+  }
+  if (acc->kind == ChangeKind::kModify) {
+    for (size_t i = 0; i < next.columns.size(); ++i) {
+      int c = next.columns[i];
+      auto it = std::lower_bound(acc->columns.begin(), acc->columns.end(), c);
+      if (it != acc->columns.end() && *it == c) continue;  // Keep the first old value.
+      size_t pos = it - acc->columns.begin();
+      acc->columns.insert(it, c);
+      acc->old_values.insert(acc->old_values.begin() + pos, next.old_values[i]);
+    }
+  }
+  acc->new_fields = next.new_fields;
+  return true;
+}
+
+}  // namespace
+
+std::optional<std::vector<HistoryTxn::Row>> TxnHistory::Since(const Uuid& txn_id) const {
+  if (txn_id.IsZero()) return std::nullopt;
+  auto start = std::find_if(txns_.begin(), txns_.end(),
+                            [&](const HistoryTxn& t) { return t.txn_id == txn_id; });
+  if (start == txns_.end()) return std::nullopt;
+  std::vector<HistoryTxn::Row> rows;
+  std::map<std::pair<int, Uuid>, size_t> where;
+  std::vector<bool> dead;
+  for (auto it = std::next(start); it != txns_.end(); ++it) {
+    for (const HistoryTxn::Row& r : it->rows) {
+      auto [pos, fresh] = where.try_emplace({r.table, r.uuid}, rows.size());
+      if (fresh || dead[pos->second]) {
+        pos->second = rows.size();
+        rows.push_back(r);
+        dead.push_back(false);
+      } else if (!Compose(&rows[pos->second], r)) {
+        dead[pos->second] = true;
+      }
+    }
+  }
+  std::vector<HistoryTxn::Row> out;
+  for (size_t i = 0; i < rows.size(); ++i) {
+    if (!dead[i]) out.push_back(std::move(rows[i]));
+  }
+  return out;
+}
+
+bool MonitoredTable::Matches(const TableSchema& schema, const RowView& view) const {
+  if (conditions.empty()) return true;
+  for (const Condition& c : conditions) {
+    if (c.Evaluate(schema, view)) return true;
+  }
+  return false;
+}
+
+Result<std::unique_ptr<Monitor>> Monitor::Parse(const Database& db, const Json& requests,
+                                                MonitorVersion version) {
+  std::unique_ptr<Monitor> m(new Monitor(version));
+  if (Status s = ParseTables(db, requests, version, &m->tables_); !s.ok()) return s.error();
+  return m;
+}
+
+Json Monitor::RowJson(const TableSchema& schema, const MonitoredTable& mt, const Datum* fields,
+                      bool omit_defaults) const {
+  Json row = Json::object();
+  for (int c : mt.columns) {
+    const ColumnSchema& col = schema.columns[c];
+    if (omit_defaults && fields[c].IsDefault(col.type)) continue;
+    row[col.name] = fields[c].ToJson(col.type);
+  }
+  return row;
+}
+
+Json Monitor::Initial(const Database& db) const {
+  Json updates = Json::object();
+  const char* kind = version_ == MonitorVersion::kV1 ? "new" : "initial";
+  bool v2 = version_ != MonitorVersion::kV1;
+  for (const MonitoredTable& mt : tables_) {
+    if (!mt.initial) continue;
+    const Table& table = db.table(mt.table);
+    const TableSchema& schema = table.schema();
+    Json rows = Json::object();
+    for (const auto& [uuid, row] : table.rows()) {
+      const Row* r = row.get();
+      if (!mt.Matches(schema, [r](int c) -> const Datum& { return r->fields[c]; })) continue;
+      rows[uuid.ToString()] = Json{{kind, RowJson(schema, mt, r->fields.data(), v2)}};
+    }
+    if (!rows.empty()) updates[schema.name] = std::move(rows);
+  }
+  return updates;
+}
+
+void Monitor::AddRowUpdate(const Database& db, const MonitoredTable& mt, const RowDelta& d,
+                           Json* table_updates) const {
+  const TableSchema& schema = db.table(d.table).schema();
+  ChangeKind kind = d.kind;
+  if (!mt.conditions.empty()) {
+    bool old_ok = kind != ChangeKind::kInsert &&
+                  mt.Matches(schema, [&d](int c) -> const Datum& { return d.Old(c); });
+    bool new_ok = kind != ChangeKind::kDelete &&
+                  mt.Matches(schema, [&d](int c) -> const Datum& { return d.new_fields[c]; });
+    if (!old_ok && !new_ok) return;
+    if (kind == ChangeKind::kModify && !old_ok) kind = ChangeKind::kInsert;
+    if (kind == ChangeKind::kModify && !new_ok) kind = ChangeKind::kDelete;
+  }
+  if ((kind == ChangeKind::kInsert && !mt.insert) || (kind == ChangeKind::kDelete && !mt.remove) ||
+      (kind == ChangeKind::kModify && !mt.modify)) {
+    return;
+  }
+  bool v1 = version_ == MonitorVersion::kV1;
+  Json update;
+  if (kind == ChangeKind::kModify) {
+    Json old_or_diff = Json::object();
+    for (int c : mt.columns) {
+      if (!d.Changed(c)) continue;
+      const ColumnSchema& col = schema.columns[c];
+      // update2 sends a scalar's new value and a set's or map's diff.
+      old_or_diff[col.name] = v1 || col.type.IsScalar()
+                                  ? (v1 ? d.Old(c) : d.new_fields[c]).ToJson(col.type)
+                                  : Datum::Diff(d.Old(c), d.new_fields[c]).ToJson(col.type);
+    }
+    if (old_or_diff.empty()) return;  // No monitored column changed.
+    update = v1 ? Json{{"old", std::move(old_or_diff)},
+                       {"new", RowJson(schema, mt, d.new_fields, false)}}
+                : Json{{"modify", std::move(old_or_diff)}};
+  } else if (kind == ChangeKind::kInsert) {
+    // A row moved into the condition by a modification is sent whole.
+    update = Json{{v1 ? "new" : "insert", RowJson(schema, mt, d.new_fields, !v1)}};
+  } else if (v1) {
+    Json old = Json::object();
+    for (int c : mt.columns) old[schema.columns[c].name] = d.Old(c).ToJson(schema.columns[c].type);
+    update = Json{{"old", std::move(old)}};
+  } else {
+    update = Json{{"delete", nullptr}};
+  }
+  (*table_updates)[schema.name][d.uuid.ToString()] = std::move(update);
+}
+
+Json Monitor::Updates(const Database& db, const std::vector<RowDelta>& deltas) const {
+  Json updates = Json::object();
+  for (const RowDelta& d : deltas) {
+    auto mt = std::lower_bound(tables_.begin(), tables_.end(), d.table,
+                               [](const MonitoredTable& m, int t) { return m.table < t; });
+    if (mt == tables_.end() || mt->table != d.table) continue;
+    AddRowUpdate(db, *mt, d, &updates);
+  }
+  return updates;
+}
+
+Result<Json> Monitor::ChangeConditions(const Database& db, const Json& changes) {
+  if (!changes.is_object()) return SyntaxError("monitor-cond-change-requests must be object");
+  std::vector<std::pair<size_t, std::vector<Condition>>> next;
+  for (auto it = changes.begin(); it != changes.end(); ++it) {
+    const Table* table = db.FindTable(it.key());
+    if (table == nullptr) return SyntaxError("no table named " + it.key());
+    auto mt = std::find_if(tables_.begin(), tables_.end(), [&](const MonitoredTable& m) {
+      return m.table == table->schema().index;
+    });
+    if (mt == tables_.end()) return SyntaxError("unknown table " + it.key() + " in monitor");
+    if (!it->is_array()) return SyntaxError("monitor-cond-change-request must be array");
+    std::vector<Condition> conds;
+    for (const Json& r : *it) {
+      auto where = r.is_object() ? r.find("where") : r.end();
+      if (!r.is_object() || where == r.end()) {
+        conds.clear();  // No "where": every row.
+        break;
+      }
+      Result<Condition> c = Condition::FromJson(table->schema(), *where, nullptr);
+      if (!c.ok()) return c.error();
+      if (c->clauses.empty()) {
+        conds.clear();
+        break;
+      }
+      conds.push_back(std::move(c).value());
+    }
+    next.emplace_back(mt - tables_.begin(), std::move(conds));
+  }
+  Json updates = Json::object();
+  for (auto& [index, conds] : next) {
+    MonitoredTable& mt = tables_[index];
+    MonitoredTable after = mt;
+    after.conditions = std::move(conds);
+    const Table& table = db.table(mt.table);
+    const TableSchema& schema = table.schema();
+    for (const auto& [uuid, row] : table.rows()) {
+      const Row* r = row.get();
+      RowView view = [r](int c) -> const Datum& { return r->fields[c]; };
+      bool was = mt.Matches(schema, view);
+      bool is = after.Matches(schema, view);
+      if (was == is) continue;
+      updates[schema.name][uuid.ToString()] =
+          is ? Json{{"insert", RowJson(schema, mt, r->fields.data(), true)}}
+             : Json{{"delete", nullptr}};
+    }
+    mt.conditions = std::move(after.conditions);
+  }
+  return updates;
+}
+
+}  // namespace spate::ovsdb

@@ -1,0 +1,139 @@
+// Unit tests of Monitor (request parsing, update formats, conditions) and
+// TxnHistory (composition of missed transactions), on an in-memory
+// database driven by real transactions.
+#include "ovsdb/monitor.h"
+
+#include <set>
+
+#include <gtest/gtest.h>
+
+#include "ovsdb/json_codec.h"
+#include "ovsdb/transaction.h"
+
+namespace spate::ovsdb {
+namespace {
+
+using nlohmann::json;
+
+class MonitorTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    Result<DatabaseSchema> schema =
+        DatabaseSchema::FromFile(std::string(SPATE_SOURCE_ROOT) + "/ovsdb/schemas/ovn-nb.ovsschema");
+    ASSERT_TRUE(schema.ok());
+    db_ = std::make_unique<Database>(std::make_shared<const DatabaseSchema>(std::move(schema).value()));
+  }
+  // Runs a one-operation transaction; returns its applied changes.
+  std::shared_ptr<ChangeSet> Run(const json& op) {
+    TransactOptions opts;
+    TransactResult r = Transact(*db_, json::array({"OVN_Northbound", op}), opts);
+    EXPECT_TRUE(r.changes != nullptr) << r.reply.dump();
+    if (r.changes) history_.Record(*r.changes);
+    return r.changes ? r.changes : std::make_shared<ChangeSet>();
+  }
+  std::shared_ptr<ChangeSet> Insert(const std::string& name) {
+    return Run({{"op", "insert"}, {"table", "Logical_Switch"}, {"row", {{"name", name}}}});
+  }
+  std::shared_ptr<ChangeSet> Rename(const std::string& from, const std::string& to) {
+    return Run({{"op", "update"}, {"table", "Logical_Switch"}, {"where", {{"name", "==", from}}},
+                 {"row", {{"name", to}}}});
+  }
+  std::unique_ptr<Monitor> Make(const json& req, MonitorVersion v) {
+    Result<std::unique_ptr<Monitor>> m = Monitor::Parse(*db_, req, v);
+    EXPECT_TRUE(m.ok()) << (m.ok() ? "" : m.error().ToString());
+    return m.ok() ? std::move(m).value() : nullptr;
+  }
+  static json Updates(const Database& db, const Monitor& m, const ChangeSet& cs) {
+    std::vector<RowDelta> deltas;
+    for (const RowChange& rc : cs.rows) deltas.push_back(DeltaFromChange(rc));
+    return m.Updates(db, deltas);
+  }
+
+  std::unique_ptr<Database> db_;
+  TxnHistory history_;
+};
+
+TEST_F(MonitorTest, ParseErrorsUseOvsWording) {
+  auto err = [&](const json& req) {
+    Result<std::unique_ptr<Monitor>> m = Monitor::Parse(*db_, req, MonitorVersion::kV2);
+    return m.ok() ? std::string("ok") : m.error().details();
+  };
+  EXPECT_EQ(err(json::array()), "monitor-requests must be object");
+  EXPECT_EQ(err({{"Nope", json::object()}}), "no table named Nope");
+  EXPECT_EQ(err({{"Logical_Switch", {{"columns", {"x"}}}}}), "x is not a valid column name");
+  EXPECT_EQ(err({{"Logical_Switch", {{"select", {{"initial", "x"}}}}}}),
+            "Parsing table Logical_Switch select failed: Type mismatch for member 'initial'.");
+}
+
+TEST_F(MonitorTest, V1AndV2Formats) {
+  auto v1 = Make({{"Logical_Switch", {{"columns", {"name", "external_ids"}}}}}, MonitorVersion::kV1);
+  auto v2 = Make({{"Logical_Switch", json::array({{{"columns", {"name", "external_ids"}}}})}},
+                 MonitorVersion::kV2);
+  auto ins = Insert("a");
+  json u1 = Updates(*db_, *v1, *ins);
+  json u2 = Updates(*db_, *v2, *ins);
+  EXPECT_EQ(u1["Logical_Switch"].begin().value(),
+            json({{"new", {{"name", "a"}, {"external_ids", {"map", json::array()}}}}}));
+  EXPECT_EQ(u2["Logical_Switch"].begin().value(), json({{"insert", {{"name", "a"}}}}));
+  auto mod = Rename("a", "b");
+  EXPECT_EQ(Updates(*db_, *v1, *mod)["Logical_Switch"].begin().value(),
+            json({{"old", {{"name", "a"}}},
+                  {"new", {{"name", "b"}, {"external_ids", {"map", json::array()}}}}}));
+  EXPECT_EQ(Updates(*db_, *v2, *mod)["Logical_Switch"].begin().value(),
+            json({{"modify", {{"name", "b"}}}}));
+  // A change to an unmonitored column produces nothing.
+  auto only_name = Make({{"Logical_Switch", {{"columns", {"name"}}}}}, MonitorVersion::kV1);
+  auto ext = Run({{"op", "update"}, {"table", "Logical_Switch"}, {"where", json::array()},
+                   {"row", {{"external_ids", json::array({"map", json::array({json::array({"k", "v"})})})}}}});
+  EXPECT_EQ(Updates(*db_, *only_name, *ext), json::object());
+}
+
+TEST_F(MonitorTest, ConditionMovesRowsInAndOut) {
+  Insert("a");
+  auto m = Make({{"Logical_Switch", json::array({{{"columns", {"name"}}, {"where", {{"name", "==", "b"}}}}})}},
+                MonitorVersion::kV2);
+  EXPECT_EQ(m->Initial(*db_), json::object());
+  auto in = Rename("a", "b");
+  EXPECT_EQ(Updates(*db_, *m, *in)["Logical_Switch"].begin().value(),
+            json({{"insert", {{"name", "b"}}}}));
+  auto out = Rename("b", "c");
+  EXPECT_EQ(Updates(*db_, *m, *out)["Logical_Switch"].begin().value(), json({{"delete", nullptr}}));
+}
+
+TEST_F(MonitorTest, HistoryComposesMissedTransactions) {
+  history_.Enable();
+  auto first = Insert("keep");
+  Uuid since = first->txn_id;
+  Insert("gone");  // Inserted and deleted after `since`: invisible.
+  Rename("keep", "k1");
+  Rename("k1", "k2");
+  Insert("new");
+  Run({{"op", "delete"}, {"table", "Logical_Switch"}, {"where", {{"name", "==", "gone"}}}});
+  auto m = Make({{"Logical_Switch", json::array({{{"columns", {"name"}}}})}}, MonitorVersion::kV3);
+  std::optional<std::vector<HistoryTxn::Row>> rows = history_.Since(since);
+  ASSERT_TRUE(rows.has_value());
+  std::vector<RowDelta> deltas;
+  for (const auto& r : *rows) deltas.push_back(r.Delta());
+  json updates = m->Updates(*db_, deltas)["Logical_Switch"];
+  std::multiset<std::string> seen;
+  for (const auto& [uuid, u] : updates.items()) seen.insert(u.dump());
+  EXPECT_EQ(seen, (std::multiset<std::string>{R"({"modify":{"name":"k2"}})",
+                                              R"({"insert":{"name":"new"}})"}));
+  EXPECT_FALSE(history_.Since(Uuid::Random()).has_value());
+  EXPECT_FALSE(history_.Since(Uuid{}).has_value());
+}
+
+TEST(TxnHistoryTest, IsBounded) {
+  TxnHistory h(3);
+  h.Enable();
+  for (int i = 0; i < 5; ++i) {
+    ChangeSet cs;
+    cs.phase = ChangeSet::Phase::kApplied;
+    cs.txn_id = Uuid::Random();
+    h.Record(cs);
+  }
+  EXPECT_EQ(h.size(), 3u);
+}
+
+}  // namespace
+}  // namespace spate::ovsdb

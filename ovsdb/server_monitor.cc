@@ -1,0 +1,239 @@
+// OvsdbServer: monitors (monitor, monitor_cond, monitor_cond_since,
+// monitor_cond_change, monitor_cancel), commit fan-out, and _Server.
+#include <algorithm>
+#include <cstdint>
+#include <string_view>
+#include <unordered_map>
+#include <utility>
+
+#include "ovsdb/json_codec.h"
+#include "ovsdb/server.h"
+#include "ovsdb/server_internal.h"
+
+namespace spate::ovsdb {
+
+using common::Message;
+using common::Session;
+
+namespace {
+
+// Open vSwitch 3.1's _Server schema, byte for byte (its cksum included).
+constexpr const char* kServerSchema = R"({"cksum":"3009684573 744","name":"_Server",
+"tables":{"Database":{"columns":{"cid":{"type":{"key":"uuid","min":0}},
+"connected":{"type":"boolean"},"index":{"type":{"key":"integer","min":0}},
+"leader":{"type":"boolean"},"model":{"type":{"key":{"enum":["set",
+["clustered","relay","standalone"]],"type":"string"}}},"name":{"type":"string"},
+"schema":{"type":{"key":"string","min":0}},"sid":{"type":{"key":"uuid","min":0}}}}},
+"version":"1.2.0"})";
+
+const char* NotificationName(MonitorVersion v) {
+  switch (v) {
+    case MonitorVersion::kV1: return "update";
+    case MonitorVersion::kV2: return "update2";
+    case MonitorVersion::kV3: return "update3";
+  }
+  return "update";
+}
+
+}  // namespace
+
+ClientMonitor::~ClientMonitor() {
+  if (db == nullptr) return;
+  auto& v = db->monitors;
+  v.erase(std::remove(v.begin(), v.end(), this), v.end());
+}
+
+void OvsdbServer::Commit(Db& db, const ChangeSet& changes) {
+  db.last_txn = changes.txn_id;
+  db.history.Record(changes);
+  if (db.monitors.empty()) return;
+  std::vector<RowDelta> deltas;
+  deltas.reserve(changes.rows.size());
+  for (const RowChange& rc : changes.rows) deltas.push_back(DeltaFromChange(rc));
+  const Database& database = db.database();
+  // Monitors created with the same request get the same updates: encode
+  // them once per distinct request ("" = nothing to send).
+  std::unordered_map<std::string_view, std::string> encoded;
+  std::string txn_id;
+  std::string text;
+  for (ClientMonitor* cm : db.monitors) {
+    auto [it, fresh] = encoded.try_emplace(cm->request_key);
+    if (fresh) {
+      Json updates = cm->monitor->Updates(database, deltas);
+      if (!updates.empty()) common::AppendJson(it->second, updates);
+    }
+    if (it->second.empty()) continue;
+    MonitorVersion v = cm->monitor->version();
+    text.assign(R"({"id":null,"method":")");
+    text += NotificationName(v);
+    text += R"(","params":[)";
+    common::AppendJson(text, cm->id);
+    if (v == MonitorVersion::kV3) {
+      if (txn_id.empty()) txn_id = changes.txn_id.ToString();
+      text += ",\"" + txn_id + "\"";
+    }
+    text += ',';
+    text += it->second;
+    text += "]}";
+    cm->session->SendText(text);
+  }
+}
+
+void OvsdbServer::HandleMonitor(Client& client, Message&& msg, MonitorVersion version) {
+  Session& s = *client.session;
+  Db* db = LookupDb(client, msg);
+  if (db == nullptr) return;
+  size_t want = version == MonitorVersion::kV3 ? 4 : 3;
+  if (msg.params.size() != want) {
+    s.Send(Message::ErrorReply(SyntaxErrorJson(msg.params, "invalid parameters"), msg.id));
+    return;
+  }
+  std::string key = DumpJson(msg.params[1]);
+  if (client.monitors.count(key) != 0) {
+    s.Send(Message::ErrorReply(SyntaxErrorJson(msg.params[1], "duplicate monitor ID"), msg.id));
+    return;
+  }
+  std::optional<Uuid> since;
+  if (version == MonitorVersion::kV3) {
+    if (msg.params[3].is_string()) since = Uuid::Parse(msg.params[3].get<std::string>());
+    if (!since) {
+      s.Send(Message::ErrorReply(SyntaxErrorJson(msg.params[3], "last-txn-id must be a UUID"),
+                                 msg.id));
+      return;
+    }
+  }
+  Result<std::unique_ptr<Monitor>> monitor =
+      Monitor::Parse(db->database(), msg.params[2], version);
+  if (!monitor.ok()) {
+    Json err = ErrorObject(monitor.error());
+    err["syntax"] = DumpJson(msg.params[2]);
+    s.Send(Message::ErrorReply(std::move(err), msg.id));
+    return;
+  }
+  Json result;
+  if (version == MonitorVersion::kV3) {
+    db->history.Enable();
+    std::optional<std::vector<HistoryTxn::Row>> missed = db->history.Since(*since);
+    if (missed) {
+      std::vector<RowDelta> deltas;
+      for (const HistoryTxn::Row& r : *missed) deltas.push_back(r.Delta());
+      result = Json::array({true, db->last_txn.ToString(), (*monitor)->Updates(db->database(), deltas)});
+    } else {
+      result = Json::array({false, db->last_txn.ToString(), (*monitor)->Initial(db->database())});
+    }
+  } else {
+    result = (*monitor)->Initial(db->database());
+  }
+  auto cm = std::make_unique<ClientMonitor>();
+  cm->id = msg.params[1];
+  cm->request_key = std::to_string(static_cast<int>(version)) + DumpJson(msg.params[2]);
+  cm->db = db;
+  cm->session = &s;
+  cm->monitor = std::move(monitor).value();
+  db->monitors.push_back(cm.get());
+  client.monitors[key] = std::move(cm);
+  s.Send(Message::Reply(std::move(result), msg.id));
+}
+
+void OvsdbServer::HandleMonitorCondChange(Client& client, Message&& msg) {
+  Session& s = *client.session;
+  if (msg.params.size() != 3) {
+    s.Send(Message::ErrorReply(SyntaxErrorJson(msg.params, "invalid parameters"), msg.id));
+    return;
+  }
+  auto it = client.monitors.find(DumpJson(msg.params[0]));
+  if (it == client.monitors.end() || it->second->monitor->version() == MonitorVersion::kV1) {
+    s.Send(Message::ErrorReply(SyntaxErrorJson(msg.params[0], "unknown monitor session"), msg.id));
+    return;
+  }
+  std::string new_key = DumpJson(msg.params[1]);
+  if (new_key != it->first && client.monitors.count(new_key) != 0) {
+    s.Send(Message::ErrorReply(SyntaxErrorJson(msg.params[1], "duplicate monitor ID"), msg.id));
+    return;
+  }
+  ClientMonitor& cm = *it->second;
+  // Its conditions now differ from its request's: stop sharing updates.
+  cm.request_key = "changed:" + std::to_string(reinterpret_cast<uintptr_t>(&cm));
+  Result<Json> updates = cm.monitor->ChangeConditions(cm.db->database(), msg.params[2]);
+  if (!updates.ok()) {
+    s.Send(Message::ErrorReply(ErrorObject(updates.error()), msg.id));
+    return;
+  }
+  if (new_key != it->first) {
+    std::unique_ptr<ClientMonitor> moved = std::move(it->second);
+    client.monitors.erase(it);
+    moved->id = msg.params[1];
+    client.monitors[new_key] = std::move(moved);
+  }
+  ClientMonitor& now = *client.monitors[new_key];
+  if (!updates->empty()) {
+    MonitorVersion v = now.monitor->version();
+    Json params = Json::array({now.id});
+    if (v == MonitorVersion::kV3) params.push_back(now.db->last_txn.ToString());
+    params.push_back(std::move(updates).value());
+    s.Send(Message::Notification(NotificationName(v), std::move(params)));
+  }
+  s.Send(Message::Reply(Json::object(), msg.id));
+}
+
+void OvsdbServer::HandleMonitorCancel(Client& client, Message&& msg) {
+  Session& s = *client.session;
+  if (msg.params.size() != 1) {
+    s.Send(Message::ErrorReply(SyntaxErrorJson(msg.params, "invalid parameters"), msg.id));
+    return;
+  }
+  auto it = client.monitors.find(DumpJson(msg.params[0]));
+  if (it == client.monitors.end()) {
+    s.Send(Message::ErrorReply("unknown monitor", msg.id));
+    return;
+  }
+  client.monitors.erase(it);
+  s.Send(Message::Reply(Json::object(), msg.id));
+}
+
+// ------------------------------------------------------------ _Server
+
+Status OvsdbServer::OpenServerDb() {
+  Result<Json> json = ParseJson(kServerSchema);
+  if (!json.ok()) return json.error();
+  Result<DatabaseSchema> schema = DatabaseSchema::FromJson(*json);
+  if (!schema.ok()) return schema.error();
+  auto db = std::make_unique<Db>();
+  db->name = kServerDbName;
+  db->mem = std::make_unique<Database>(std::make_shared<const DatabaseSchema>(std::move(schema).value()));
+  Db& ref = *db;
+  dbs_[kServerDbName] = std::move(db);
+  UpdateServerDb(ref, true);
+  return Status::Ok();
+}
+
+void OvsdbServer::UpdateServerDb(const Db& db, bool add) {
+  Json op;
+  if (add) {
+    op = Json{{"op", "insert"},
+              {"table", "Database"},
+              {"row",
+               {{"name", db.name},
+                {"model", "standalone"},
+                {"connected", true},
+                {"leader", true},
+                {"schema", DumpJson(db.database().schema().ToJson())}}}};
+  } else {
+    op = Json{{"op", "delete"},
+              {"table", "Database"},
+              {"where", Json::array({Json::array({"name", "==", db.name})})}};
+  }
+  ServerDbTransact(Json::array({kServerDbName, std::move(op)}));
+}
+
+void OvsdbServer::ServerDbTransact(const Json& params) {
+  auto it = dbs_.find(kServerDbName);
+  if (it == dbs_.end()) return;
+  TransactOptions opts;
+  opts.now_ms = WallClockMs();
+  opts.start_ms = opts.now_ms;
+  TransactResult r = Transact(*it->second->mem, params, opts);
+  if (r.changes) Commit(*it->second, *r.changes);
+}
+
+}  // namespace spate::ovsdb
