@@ -22,7 +22,8 @@ find_package(benchmark REQUIRED)
 find_package(nlohmann_json 3.11 REQUIRED)
 find_package(OpenSSL 3 REQUIRED)
 
-set(SPATE_WARNINGS -Wall -Wextra -Wno-unused-parameter -Wnon-virtual-dtor
+set(SPATE_WARNINGS -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers
+    -Wnon-virtual-dtor
     -Wimplicit-fallthrough -Wformat=2)
 if(SPATE_WERROR)
   list(APPEND SPATE_WARNINGS -Werror)
