@@ -247,6 +247,10 @@ Result<std::unique_ptr<DatabaseFile>> DatabaseFile::Open(const std::string& path
   f->options_ = options;
   f->last_compact_ms_ = WallClockMs();
   if (!options.read_only) {
+    // A missing file is reported as such, not as a lock failure next to it.
+    if (::access(path.c_str(), F_OK) != 0) {
+      return Error("I/O error", path + ": open failed (" + std::strerror(errno) + ")");
+    }
     if (Status s = f->AcquireLock(); !s) return s.error();
   }
   auto log = ReadLog(path);

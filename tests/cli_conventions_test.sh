@@ -34,5 +34,36 @@ for prog in "${programs[@]}"; do
   crashed "$tmp/err" && fail "$name --no-such-option crashed"
   echo "ok: $name"
 done
-echo "$((${#programs[@]} - failures)) passed, $failures failed"
+# Missing arguments, unreadable files, unreachable servers: one line on
+# stderr (ovs-appctl's connect failure also logs a warning first, exactly as
+# Open vSwitch's does, so it is allowed two), a non-zero exit, no crash.
+bad_usage=(
+  "1|ovsdb-tool db-name $tmp/missing.db"
+  "1|ovsdb-tool create $tmp/a.db $tmp/missing.ovsschema"
+  "1|ovsdb-tool frobnicate"
+  "1|ovsdb-server $tmp/missing.db"
+  "1|ovsdb-server --remote"
+  "1|ovsdb-client --format"
+  "1|ovsdb-client list-dbs unix:$tmp/missing.sock"
+  "1|ovsdb-client frobnicate"
+  "1|ovs-appctl"
+  "1|ovs-appctl -t"
+  "2|ovs-appctl -t $tmp/missing.ctl version"
+)
+n_cases=0
+for entry in "${bad_usage[@]}"; do
+  max_lines=${entry%%|*}; cmd=${entry#*|}; prog=${cmd%% *}
+  [[ -x $bindir/$prog ]] || continue
+  n_cases=$((n_cases + 1))
+  # shellcheck disable=SC2086
+  timeout 20 "$bindir/$prog" ${cmd#* } </dev/null >"$tmp/out" 2>"$tmp/err"; rc=$?
+  ((rc != 0 && rc < 124)) || fail "'$cmd' exited $rc"
+  n_lines=$(wc -l <"$tmp/err")
+  ((n_lines >= 1 && n_lines <= max_lines)) || fail "'$cmd' stderr has $n_lines lines: $(cat "$tmp/err")"
+  tail -1 "$tmp/err" | grep -q "^$prog: " || fail "'$cmd' error does not start with '$prog: '"
+  crashed "$tmp/err" && fail "'$cmd' crashed"
+  echo "ok: $cmd"
+done
+
+echo "$((${#programs[@]} + n_cases - failures)) passed, $failures failed"
 ((failures == 0))
