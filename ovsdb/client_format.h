@@ -9,8 +9,12 @@
 // "dump" table of one database table: columns sorted by name with _uuid
 // first, rows sorted by their columns in that order except those holding
 // UUIDs (an OVSDB datum comparison: size first, then elements), then by
-// _uuid, which is the order Debian's ovsdb-client 3.1 prints.  (Open
-// vSwitch's "html" format is not implemented.)
+// _uuid, which is the order Debian's ovsdb-client 3.1 prints.  A table may
+// carry a timestamp line (monitor --timestamp), printed before its caption.
+// PrettyJson is Open vSwitch's --pretty layout.  "html" is a <table
+// border=1> with an indented <caption>, <th> headings and <td> cells, text
+// HTML-escaped and each UUID shown as its first 8 digits linking to
+// "#UUID" (an anchor named UUID in a "_uuid" column).
 // Byte-for-byte what Debian's ovsdb-client 3.1 prints (client_format_test
 // compares with the real client).
 //
@@ -27,9 +31,9 @@
 
 namespace spate::ovsdb {
 
-enum class TableFormat { kTable, kList, kCsv, kJson };
+enum class TableFormat { kTable, kList, kCsv, kJson, kHtml };
 
-// "table", "list", "csv", "json".  Error: ("usage", "unknown output
+// "table", "list", "csv", "json", "html".  Error: ("usage", "unknown output
 // format \"x\"").
 Result<TableFormat> ParseTableFormat(std::string_view name);
 
@@ -39,6 +43,7 @@ struct OutputCell {
 };
 
 struct OutputTable {
+  std::string timestamp;                     // "2026-01-02 03:04:05.678"; "" = none.
   std::string caption;                       // e.g. "Chassis table"; "" = none.
   std::vector<std::string> headings;         // Column headings.
   std::vector<std::vector<OutputCell>> rows;  // One cell per heading.
@@ -47,7 +52,23 @@ struct OutputTable {
 struct FormatOptions {
   TableFormat format = TableFormat::kTable;  // Output style.
   bool headings = true;                      // Print headings (--no-headings).
+  bool pretty = false;                       // Json format laid out by PrettyJson.
 };
+
+// `json` as Open vSwitch's --pretty prints it: each array element and
+// object member on its own line indented two spaces per level, closing
+// brackets right after the last element, "[]" for an empty array, an empty
+// object as "{", a newline, the inner indentation and "}"; object members
+// in key order as "key": value.  No trailing newline.
+std::string PrettyJson(const Json& json);
+
+// The current wall-clock time (UTC) as monitor --timestamp prints it:
+// "YYYY-MM-DD HH:MM:SS.mmm".
+std::string TimestampNow();
+
+// True if consecutive tables in `format` are separated by a blank line
+// (table, list, csv; not json or html).
+bool SeparatesTables(TableFormat format);
 
 // The text of `table` in `options.format`, ending in a newline.
 std::string FormatTable(const OutputTable& table, const FormatOptions& options);
@@ -67,6 +88,14 @@ Result<OutputTable> DumpTable(const TableSchema& table, const Json& rows,
 Result<OutputTable> MonitorUpdateTable(const TableSchema& table,
                                        const std::vector<std::string>& columns,
                                        const Json& table_update, bool initial);
+
+// The same for one <table-update2> (a "monitor_cond" reply or an
+// "update2" notification): one line per row, action "initial", "insert",
+// "modify" (the changed columns' diffs, parsed with any number of
+// elements) or "delete" (no values).  Errors: malformed update.
+Result<OutputTable> MonitorUpdate2Table(const TableSchema& table,
+                                        const std::vector<std::string>& columns,
+                                        const Json& table_update);
 
 }  // namespace spate::ovsdb
 

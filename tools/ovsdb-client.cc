@@ -2,9 +2,10 @@
 // vSwitch's commands; formatting is ovsdb/client_format.h).
 //
 // Commands: list-dbs, get-schema, get-schema-version, get-schema-cksum,
-// list-tables, list-columns, transact, query, dump, monitor (one table).  SERVER is optional
-// (default unix:$OVS_RUNDIR/db.sock); DATABASE is optional where Open
-// vSwitch allows it (default Open_vSwitch).
+// list-tables, list-columns, transact, query, dump, monitor (one table or
+// ALL), monitor-cond, lock, steal, unlock, wait.  SERVER is optional (default unix:$OVS_RUNDIR/db.sock); DATABASE is
+// optional where Open vSwitch allows it: Open_vSwitch if the server has it,
+// else the server's only database other than _Server.
 #include <algorithm>
 #include <cstdio>
 #include <memory>
@@ -28,11 +29,21 @@ using namespace spate::common;
 namespace ov = spate::ovsdb;
 
 constexpr const char* kProgram = "ovsdb-client";
-enum Codes { kFormat = 'f', kPrivateKey = 'p', kCertificate = 'c', kCaCert = 'C', kNoHeadings = 256 };
+enum Codes {
+  kFormat = 'f',
+  kPrivateKey = 'p',
+  kCertificate = 'c',
+  kCaCert = 'C',
+  kNoHeadings = 256,
+  kPretty,
+  kTimestamp,
+};
 
 const ProgramOption kOptions[] = {
     {"format", 'f', ArgKind::kRequired, kFormat},
     {"no-headings", 0, ArgKind::kNone, kNoHeadings},
+    {"pretty", 0, ArgKind::kNone, kPretty},
+    {"timestamp", 0, ArgKind::kNone, kTimestamp},
     {"private-key", 'p', ArgKind::kRequired, kPrivateKey},
     {"certificate", 'c', ArgKind::kRequired, kCertificate},
     {"ca-cert", 'C', ArgKind::kRequired, kCaCert},
@@ -52,12 +63,21 @@ constexpr const char* kUsage =
     "  query [SERVER] TRANSACTION\n"
     "  dump [SERVER] [DATABASE [TABLE [COLUMN]...]]\n"
     "  monitor [SERVER] [DATABASE] TABLE [COLUMN,...]...\n"
+    "  monitor [SERVER] [DATABASE] ALL\n"
+    "  monitor-cond [SERVER] [DATABASE] CONDITION TABLE [COLUMN,...]...\n"
+    "  lock [SERVER] LOCK\n"
+    "  steal [SERVER] LOCK\n"
+    "  unlock [SERVER] LOCK\n"
+    "  wait [SERVER] DATABASE STATE\n"
+    "    STATE is \"added\", \"connected\" or \"removed\"\n"
     "\nThe default SERVER is unix:$OVS_RUNDIR/db.sock; the default DATABASE\n"
-    "is Open_vSwitch.\n"
+    "is Open_vSwitch, or the server's only database.\n"
     "\nOutput formatting options:\n"
     "  -f, --format=FORMAT         set output formatting to FORMAT\n"
-    "                              (\"table\", \"csv\", \"list\" or \"json\")\n"
+    "                              (\"table\", \"html\", \"csv\", \"list\" or \"json\")\n"
     "  --no-headings               omit table heading row\n"
+    "  --pretty                    pretty-print JSON in output\n"
+    "  --timestamp                 timestamp \"monitor\" output\n"
     "\nPKI configuration (required to use SSL):\n"
     "  -p, --private-key=FILE  file with private key\n"
     "  -c, --certificate=FILE  file with certificate for private key\n"
@@ -65,7 +85,8 @@ constexpr const char* kUsage =
 
 struct Context {
   SslConfig ssl;                    // For ssl: servers.
-  ov::FormatOptions format;         // Table output.
+  ov::FormatOptions format;         // Table output (and --pretty).
+  bool timestamp = false;           // --timestamp: stamp each monitor table.
   std::unique_ptr<BlockingClient> client;  // Connected server.
 };
 
@@ -88,17 +109,30 @@ ov::DatabaseSchema FetchSchema(Context& ctx, const std::string& db) {
   return std::move(schema).value();
 }
 
-// Takes the database argument if it names a database on the server.
+// Takes the database argument if it names a database on the server;
+// otherwise the default: Open_vSwitch if served, else the only database
+// other than _Server (none or several is a fatal error, as Open vSwitch).
 std::string TakeDatabase(Context& ctx, std::vector<std::string>& args) {
-  if (!args.empty()) {
-    Json dbs = Call(ctx, "list_dbs", Json::array());
-    if (std::find(dbs.begin(), dbs.end(), Json(args[0])) != dbs.end()) {
-      std::string db = args[0];
-      args.erase(args.begin());
-      return db;
-    }
+  Json dbs = Call(ctx, "list_dbs", Json::array());
+  if (!dbs.is_array()) Fail("list_dbs: unexpected reply " + ov::DumpJson(dbs));
+  if (!args.empty() && std::find(dbs.begin(), dbs.end(), Json(args[0])) != dbs.end()) {
+    std::string db = args[0];
+    args.erase(args.begin());
+    return db;
   }
-  return "Open_vSwitch";
+  if (std::find(dbs.begin(), dbs.end(), Json("Open_vSwitch")) != dbs.end()) return "Open_vSwitch";
+  std::vector<std::string> others;
+  for (const Json& db : dbs) {
+    if (db.is_string() && db != "_Server") others.push_back(db.get<std::string>());
+  }
+  if (others.size() != 1) Fail("could not find a default database, please specify a database name");
+  return others[0];
+}
+
+// JSON printed as a command's result (--pretty aware).
+void PrintJson(const Context& ctx, const Json& json) {
+  std::string text = ctx.format.pretty ? ov::PrettyJson(json) : ov::DumpJson(json);
+  std::printf("%s\n", text.c_str());
 }
 
 void PrintTable(const Context& ctx, const ov::OutputTable& table) {
@@ -129,7 +163,7 @@ void Dump(Context& ctx, std::vector<std::string>& args) {
     }
     Result<ov::OutputTable> table = ov::DumpTable(*tables[i], result[i]["rows"], columns);
     if (!table.ok()) Fail(table.error().details());
-    if (i > 0 && ctx.format.format != ov::TableFormat::kJson) std::fputs("\n", stdout);
+    if (i > 0 && ov::SeparatesTables(ctx.format.format)) std::fputs("\n", stdout);
     PrintTable(ctx, *table);
   }
 }
@@ -154,12 +188,27 @@ void ListColumns(Context& ctx, std::vector<std::string>& args) {
   PrintTable(ctx, out);
 }
 
-// monitor [SERVER] [DATABASE] TABLE [COLUMN[,COLUMN]...]...: prints the
-// initial contents, then each update, until the connection closes.
-void Monitor(Context& ctx, std::vector<std::string>& args) {
-  std::string db = TakeDatabase(ctx, args);
-  if (args.empty()) Fail("monitor requires a TABLE argument");
-  ov::DatabaseSchema schema = FetchSchema(ctx, db);
+// One table of a monitor and the columns printed for it.
+struct MonitoredTable {
+  const ov::TableSchema* table;      // Schema of the table.
+  std::vector<std::string> columns;  // Requested columns, in print order.
+};
+
+// The columns Open vSwitch monitors by default: every column but _uuid,
+// by name, with _version last.
+std::vector<std::string> DefaultMonitorColumns(const ov::TableSchema& table) {
+  std::vector<std::string> columns;
+  for (const ov::ColumnSchema& c : table.columns) {
+    if (c.index != ov::kUuidColumn && c.index != ov::kVersionColumn) columns.push_back(c.name);
+  }
+  std::sort(columns.begin(), columns.end());
+  columns.push_back("_version");
+  return columns;
+}
+
+// TABLE [COLUMN[,COLUMN]...]... as one monitored table.
+MonitoredTable ParseMonitoredTable(const ov::DatabaseSchema& schema,
+                                   const std::vector<std::string>& args) {
   const ov::TableSchema* table = schema.FindTable(args[0]);
   if (table == nullptr) Fail("No table \"" + args[0] + "\" found.");
   std::vector<std::string> columns;
@@ -175,29 +224,134 @@ void Monitor(Context& ctx, std::vector<std::string>& args) {
       start = comma + 1;
     }
   }
-  if (columns.empty()) {
-    for (const ov::ColumnSchema& c : table->columns) {
-      if (c.index != ov::kUuidColumn && c.index != ov::kVersionColumn) columns.push_back(c.name);
+  if (columns.empty()) columns = DefaultMonitorColumns(*table);
+  return {table, std::move(columns)};
+}
+
+// Prints one update (initial contents or a notification) of the monitored
+// tables, in their order.
+class MonitorPrinter {
+ public:
+  MonitorPrinter(const Context& ctx, std::vector<MonitoredTable> tables, bool all, bool update2)
+      : ctx_(ctx), tables_(std::move(tables)), all_(all), update2_(update2) {}
+
+  // Prints each monitored table present in `updates`; fatal on bad input.
+  void Print(const Json& updates, bool initial) {
+    for (const MonitoredTable& mt : tables_) {
+      auto it = updates.is_object() ? updates.find(mt.table->name) : updates.end();
+      if (it == updates.end()) continue;
+      Result<ov::OutputTable> out =
+          update2_ ? ov::MonitorUpdate2Table(*mt.table, mt.columns, *it)
+                   : ov::MonitorUpdateTable(*mt.table, mt.columns, *it, initial);
+      if (!out.ok()) Fail(out.error().details());
+      if (all_) out->caption = mt.table->name;
+      if (ctx_.timestamp) out->timestamp = ov::TimestampNow();
+      if (!first_ && ov::SeparatesTables(ctx_.format.format)) std::fputs("\n", stdout);
+      first_ = false;
+      PrintTable(ctx_, *out);
     }
-  }
-  Json request = {{table->name, {{"columns", columns}}}};
-  Json initial = Call(ctx, "monitor", {db, nullptr, request});
-  bool first = true;
-  auto print = [&](const Json& updates, bool is_initial) {
-    auto it = updates.is_object() ? updates.find(table->name) : updates.end();
-    if (it == updates.end()) return;
-    Result<ov::OutputTable> out = ov::MonitorUpdateTable(*table, columns, *it, is_initial);
-    if (!out.ok()) Fail(out.error().details());
-    if (!first && ctx.format.format != ov::TableFormat::kJson) std::fputs("\n", stdout);
-    first = false;
-    PrintTable(ctx, *out);
     std::fflush(stdout);
-  };
-  print(initial, true);
+  }
+
+  // The request object for "monitor" or (with `where`) "monitor_cond".
+  Json Request(const Json* where) const {
+    Json request = Json::object();
+    for (const MonitoredTable& mt : tables_) {
+      Json r = {{"columns", mt.columns}};
+      if (where != nullptr) r["where"] = *where;
+      request[mt.table->name] = where != nullptr ? Json::array({r}) : r;
+    }
+    return request;
+  }
+
+ private:
+  const Context& ctx_;                   // Output options.
+  std::vector<MonitoredTable> tables_;   // What to print, in order.
+  bool all_;                             // ALL: caption each table.
+  bool update2_;                         // Updates are <table-update2>s.
+  bool first_ = true;                    // Nothing printed yet.
+};
+
+// monitor [SERVER] [DATABASE] (TABLE [COLUMN[,COLUMN]...]... | ALL) and
+// monitor-cond [SERVER] [DATABASE] CONDITION TABLE [COLUMN[,COLUMN]...]...:
+// prints the initial contents, then each update, until the connection
+// closes.  With ALL each table's block carries the table's name as caption.
+void Monitor(Context& ctx, std::vector<std::string>& args, bool cond) {
+  std::string db = TakeDatabase(ctx, args);
+  Json where;
+  if (cond) {
+    if (args.empty()) Fail("monitor-cond requires a CONDITION argument");
+    Result<Json> parsed = ov::ParseJson(args[0]);
+    if (!parsed.ok()) Fail(parsed.error().details());
+    if (!parsed->is_array()) Fail("CONDITION must be a JSON array");
+    where = std::move(parsed).value();
+    args.erase(args.begin());
+  }
+  if (args.empty()) Fail("monitor requires a TABLE argument");
+  ov::DatabaseSchema schema = FetchSchema(ctx, db);
+  bool all = !cond && args[0] == "ALL";
+  if (all && args.size() > 1) Fail("ALL must be the only argument");
+  std::vector<MonitoredTable> tables;
+  if (all) {
+    for (const ov::TableSchema& t : schema.tables) tables.push_back({&t, DefaultMonitorColumns(t)});
+  } else {
+    tables.push_back(ParseMonitoredTable(schema, args));
+  }
+  MonitorPrinter printer(ctx, std::move(tables), all, cond);
+  Json initial = Call(ctx, cond ? "monitor_cond" : "monitor",
+                      {db, nullptr, printer.Request(cond ? &where : nullptr)});
+  printer.Print(initial, true);
+  const char* notification = cond ? "update2" : "update";
   while (true) {
     Result<Message> m = ctx.client->Receive();
     if (!m.ok()) return;
-    if (m->method == "update" && m->params.size() == 2) print(m->params[1], false);
+    if (m->method == notification && m->params.size() == 2) printer.Print(m->params[1], false);
+  }
+}
+
+// lock|steal|unlock [SERVER] LOCK: sends the request, prints the reply
+// (not for unlock), then prints each "locked"/"stolen" notification as its
+// method name and its params, until the connection closes.
+void LockCommand(Context& ctx, const std::string& command, const std::vector<std::string>& args) {
+  if (args.size() != 1) Fail("invalid syntax for '" + command + "' (use --help for help)");
+  Json reply = Call(ctx, command, {args[0]});
+  if (command != "unlock") PrintJson(ctx, reply);
+  std::fflush(stdout);
+  while (true) {
+    Result<Message> m = ctx.client->Receive();
+    if (!m.ok()) return;
+    if (m->type == MessageType::kNotification && (m->method == "locked" || m->method == "stolen")) {
+      std::printf("%s\n", m->method.c_str());
+      PrintJson(ctx, m->params);
+      std::fflush(stdout);
+    }
+  }
+}
+
+// wait [SERVER] DATABASE STATE: blocks until DATABASE is "added" to the
+// server, "connected" (e.g. to its cluster) or "removed", by a "wait"
+// operation on _Server's Database table (which the server holds until it
+// succeeds); prints nothing.
+void WaitCommand(Context& ctx, const std::vector<std::string>& args) {
+  if (args.size() != 2) Fail("invalid syntax for 'wait' (use --help for help)");
+  const std::string& db = args[0];
+  const std::string& state = args[1];
+  Json op = {{"op", "wait"}, {"table", "Database"}, {"where", {{"name", "==", db}}}};
+  if (state == "added") {
+    op.update({{"columns", {"name"}}, {"rows", Json::array()}, {"until", "!="}});
+  } else if (state == "connected") {
+    op.update({{"columns", {"connected"}}, {"rows", {{{"connected", true}}}}, {"until", "=="}});
+  } else if (state == "removed") {
+    op.update({{"columns", {"name"}}, {"rows", Json::array()}, {"until", "=="}});
+  } else {
+    Fail(state + ": unknown state");
+  }
+  while (true) {
+    Json result = Call(ctx, "transact", {"_Server", op});
+    if (result.is_array() && !result.empty() && result[0].is_object() &&
+        !result[0].contains("error")) {
+      return;
+    }
   }
 }
 
@@ -205,7 +359,7 @@ void RunCommand(Context& ctx, const std::string& command, std::vector<std::strin
   if (command == "list-dbs") {
     for (const Json& db : Call(ctx, "list_dbs", Json::array())) std::printf("%s\n", db.get<std::string>().c_str());
   } else if (command == "get-schema") {
-    std::printf("%s\n", ov::DumpJson(Call(ctx, "get_schema", {TakeDatabase(ctx, args)})).c_str());
+    PrintJson(ctx, Call(ctx, "get_schema", {TakeDatabase(ctx, args)}));
   } else if (command == "get-schema-version") {
     std::printf("%s\n", FetchSchema(ctx, TakeDatabase(ctx, args)).version.c_str());
   } else if (command == "get-schema-cksum") {
@@ -226,11 +380,15 @@ void RunCommand(Context& ctx, const std::string& command, std::vector<std::strin
     if (command == "query" && txn->is_array()) txn->push_back({{"op", "abort"}});
     Json result = Call(ctx, "transact", std::move(txn).value());
     if (command == "query" && result.is_array() && !result.empty()) result.erase(result.size() - 1);
-    std::printf("%s\n", ov::DumpJson(result).c_str());
+    PrintJson(ctx, result);
   } else if (command == "dump") {
     Dump(ctx, args);
-  } else if (command == "monitor") {
-    Monitor(ctx, args);
+  } else if (command == "wait") {
+    WaitCommand(ctx, args);
+  } else if (command == "lock" || command == "steal" || command == "unlock") {
+    LockCommand(ctx, command, args);
+  } else if (command == "monitor" || command == "monitor-cond") {
+    Monitor(ctx, args, command == "monitor-cond");
   } else {
     Fail("unknown command '" + command + "'; use --help for help");
   }
@@ -252,6 +410,8 @@ int main(int argc, char** argv) {
             break;
           }
           case kNoHeadings: ctx.format.headings = false; break;
+          case kPretty: ctx.format.pretty = true; break;
+          case kTimestamp: ctx.timestamp = true; break;
           case kPrivateKey: ctx.ssl.private_key = arg; break;
           case kCertificate: ctx.ssl.certificate = arg; break;
           case kCaCert: ctx.ssl.ca_cert = arg; break;
@@ -263,7 +423,8 @@ int main(int argc, char** argv) {
   std::string command = cl.args[0];
   static const char* const kCommands[] = {"list-dbs", "get-schema", "get-schema-version",
                                           "get-schema-cksum", "list-tables", "list-columns",
-                                          "transact", "query", "dump", "monitor"};
+                                          "transact", "query", "dump", "monitor",
+                                          "monitor-cond", "lock", "steal", "unlock", "wait"};
   if (std::find(std::begin(kCommands), std::end(kCommands), command) == std::end(kCommands)) {
     Fail("unknown command '" + command + "'; use --help for help");
   }
