@@ -36,17 +36,17 @@ Status CheckCommand(const std::vector<std::string>& command) {
   const NbctlCommand* cmd = FindNbctlCommand(command[0]);
   if (!cmd) return Error("usage", "unknown command '" + command[0] + "'; use --help for help");
   int n_args = static_cast<int>(command.size()) - 1;
-  if (n_args < cmd->min_args || (cmd->max_args >= 0 && n_args > cmd->max_args)) {
-    return Error("usage", "'" + command[0] + "' command takes " +
-                              (cmd->max_args == cmd->min_args
-                                   ? std::to_string(cmd->min_args)
-                                   : cmd->max_args < 0
-                                         ? "at least " + std::to_string(cmd->min_args)
-                                         : std::to_string(cmd->min_args) + " to " +
-                                               std::to_string(cmd->max_args)) +
-                              " arguments, but " + std::to_string(n_args) + " given");
+  if (n_args >= cmd->min_args && (cmd->max_args < 0 || n_args <= cmd->max_args)) {
+    return Status::Ok();
   }
-  return Status::Ok();
+  std::string expected = std::to_string(cmd->min_args);
+  if (cmd->max_args < 0) {
+    expected = "at least " + expected;
+  } else if (cmd->max_args != cmd->min_args) {
+    expected += " to " + std::to_string(cmd->max_args);
+  }
+  return Error("usage", "'" + command[0] + "' command takes " + expected +
+                            " arguments, but " + std::to_string(n_args) + " given");
 }
 
 // Runs the command once against the synced replica and commits.

@@ -11,7 +11,9 @@
 #ifndef SPATE_NORTHD_NBCTL_COMMANDS_H
 #define SPATE_NORTHD_NBCTL_COMMANDS_H
 
+#include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>

@@ -223,6 +223,7 @@ TEST_P(NbctlTest, Errors) {
   Fails({"lport-add", "c1"}, "'lport-add' command takes 2 to 4 arguments, but 1 given");
   Fails({"lswitch-list", "extra"}, "'lswitch-list' command takes 0 arguments");
   Fails({"lport-get-up"}, "'lport-get-up' command takes 1 arguments, but 0 given");
+  Fails({"lport-set-macs"}, "'lport-set-macs' command takes at least 1 arguments, but 0 given");
   Fails({"lport-set-enabled", "p0", "maybe"}, "invalid state 'maybe'");
   Fails({"no-such-command"}, "unknown command 'no-such-command'");
   Fails({}, "missing command name");

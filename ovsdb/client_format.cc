@@ -35,6 +35,7 @@ void PrintPlain(const OutputTable& t, bool headings, std::string* out) {
       l += text;
       if (x + 1 < widths.size()) l.append(widths[x] - text.size(), ' ');
     }
+    l.erase(l.find_last_not_of(' ') + 1);  // Open vSwitch trims trailing blanks.
     *out += l + "\n";
   };
   if (headings) {
@@ -357,6 +358,7 @@ Result<OutputTable> MonitorUpdate2Table(const TableSchema& table,
   if (!table_update.is_object()) return Error("syntax error", "table-update2 must be an object");
   TableSchema diff_table = table;  // Diffs may hold any number of elements.
   for (ColumnSchema& c : diff_table.columns) {
+    if (c.type.IsScalar()) continue;  // A scalar's diff is its new value.
     c.type.n_min = 0;
     c.type.n_max = kUnlimited;
   }

@@ -2,9 +2,10 @@
 //
 // What: a table (caption, headings, rows of cells) printed as "table"
 // (columns padded to their widest cell, separated by one space, the last
-// column unpadded, a line of dashes under the headings), "list" (one
-// "%-20s: value" line per cell, records separated by blank lines), "csv"
-// (cells holding a comma, quote or newline are quoted, quotes doubled),
+// column unpadded, trailing blanks trimmed, a line of dashes under the
+// headings), "list" (one "%-20s: value" line per cell, records separated
+// by blank lines), "csv" (cells holding a comma, quote or newline are
+// quoted, quotes doubled),
 // "json" ({"caption","data","headings"} with wire-form cells); and the
 // "dump" table of one database table: columns sorted by name with _uuid
 // first, rows sorted by their columns in that order except those holding
@@ -91,8 +92,8 @@ Result<OutputTable> MonitorUpdateTable(const TableSchema& table,
 
 // The same for one <table-update2> (a "monitor_cond" reply or an
 // "update2" notification): one line per row, action "initial", "insert",
-// "modify" (the changed columns' diffs, parsed with any number of
-// elements) or "delete" (no values).  Errors: malformed update.
+// "modify" (the changed columns' diffs: a scalar's new value, for other
+// columns any number of elements) or "delete" (no values).  Errors: malformed update.
 Result<OutputTable> MonitorUpdate2Table(const TableSchema& table,
                                         const std::vector<std::string>& columns,
                                         const Json& table_update);

@@ -3,7 +3,9 @@
 //
 // Commands: list-dbs, get-schema, get-schema-version, get-schema-cksum,
 // list-tables, list-columns, transact, query, dump, monitor (one table or
-// ALL), monitor-cond, lock, steal, unlock, wait.  SERVER is optional (default unix:$OVS_RUNDIR/db.sock); DATABASE is
+// ALL), monitor-cond, lock, steal, unlock, wait.  Options: -f
+// table|list|csv|json|html, --no-headings, --pretty, --timestamp, SSL keys.
+// SERVER is optional (default unix:$OVS_RUNDIR/db.sock); DATABASE is
 // optional where Open vSwitch allows it: Open_vSwitch if the server has it,
 // else the server's only database other than _Server.
 #include <algorithm>
@@ -87,6 +89,7 @@ struct Context {
   SslConfig ssl;                    // For ssl: servers.
   ov::FormatOptions format;         // Table output (and --pretty).
   bool timestamp = false;           // --timestamp: stamp each monitor table.
+  std::string server;               // SERVER, as given or the default.
   std::unique_ptr<BlockingClient> client;  // Connected server.
 };
 
@@ -346,8 +349,24 @@ void WaitCommand(Context& ctx, const std::vector<std::string>& args) {
   } else {
     Fail(state + ": unknown state");
   }
+  // The server may drop the session when databases come and go: then
+  // reconnect and wait again, as Open vSwitch does.
   while (true) {
-    Json result = Call(ctx, "transact", {"_Server", op});
+    if (ctx.client == nullptr) {
+      Result<std::unique_ptr<BlockingClient>> client =
+          BlockingClient::Connect(ctx.server, ctx.ssl, std::chrono::seconds(30));
+      if (!client.ok()) Fail(client.error().details());
+      ctx.client = std::move(client).value();
+    }
+    Result<Message> aware = ctx.client->Transact("set_db_change_aware", {true});
+    Result<Message> reply =
+        aware.ok() ? ctx.client->Transact("transact", {"_Server", op}) : aware;
+    if (!reply.ok()) {
+      ctx.client.reset();
+      continue;
+    }
+    if (reply->type == MessageType::kError) Fail("transact: " + ov::DumpJson(reply->error));
+    const Json& result = reply->result;
     if (result.is_array() && !result.empty() && result[0].is_object() &&
         !result[0].contains("error")) {
       return;
@@ -357,7 +376,14 @@ void WaitCommand(Context& ctx, const std::vector<std::string>& args) {
 
 void RunCommand(Context& ctx, const std::string& command, std::vector<std::string>& args) {
   if (command == "list-dbs") {
-    for (const Json& db : Call(ctx, "list_dbs", Json::array())) std::printf("%s\n", db.get<std::string>().c_str());
+    Json dbs = Call(ctx, "list_dbs", Json::array());
+    if (!dbs.is_array()) Fail("list_dbs: unexpected reply " + ov::DumpJson(dbs));
+    std::vector<std::string> names;
+    for (const Json& db : dbs) {
+      if (db.is_string()) names.push_back(db.get<std::string>());
+    }
+    std::sort(names.begin(), names.end());  // As Open vSwitch prints them.
+    for (const std::string& name : names) std::printf("%s\n", name.c_str());
   } else if (command == "get-schema") {
     PrintJson(ctx, Call(ctx, "get_schema", {TakeDatabase(ctx, args)}));
   } else if (command == "get-schema-version") {
@@ -429,7 +455,8 @@ int main(int argc, char** argv) {
     Fail("unknown command '" + command + "'; use --help for help");
   }
   std::vector<std::string> args(cl.args.begin() + 1, cl.args.end());
-  std::string server = "unix:" + OvsRundir() + "/db.sock";
+  std::string& server = ctx.server;
+  server = "unix:" + OvsRundir() + "/db.sock";
   if (!args.empty() && IsStreamName(args[0])) {
     server = args[0];
     args.erase(args.begin());
