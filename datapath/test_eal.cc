@@ -68,29 +68,6 @@ std::vector<uint8_t> TestFrame(uint32_t i, uint32_t size) {
   return f;
 }
 
-bool WaitFor(const std::function<bool()>& done,
-             std::chrono::milliseconds timeout) {
-  auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (!done()) {
-    if (std::chrono::steady_clock::now() > deadline) return done();
-    std::this_thread::sleep_for(std::chrono::milliseconds(1));
-  }
-  return true;
-}
-
-TempDir::TempDir() {
-  std::string tmpl =
-      (std::filesystem::temp_directory_path() / "spate-dp-XXXXXX").string();
-  char* made = mkdtemp(tmpl.data());
-  if (made == nullptr) std::abort();
-  path_ = made;
-}
-
-TempDir::~TempDir() {
-  std::error_code ec;
-  std::filesystem::remove_all(path_, ec);
-}
-
 }  // namespace spate::datapath
 
 // DPDK 22.11's net_af_xdp does not free the 80-byte handle that libxdp's

@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "common/testing.h"
 #include "datapath/eal.h"
 #include "datapath/packet.h"
 
@@ -29,26 +30,16 @@ Mempool& TestPool();
 // depend on `i` (so frames can be told apart).
 std::vector<uint8_t> TestFrame(uint32_t i, uint32_t size = 64);
 
-// Polls `done` every millisecond until it holds or `timeout` passes;
-// returns its last value.  The way tests wait for another thread.
-bool WaitFor(const std::function<bool()>& done,
-             std::chrono::milliseconds timeout = std::chrono::seconds(20));
+// The shared test helpers (common/testing.h): a temporary directory removed
+// by its destructor.
+using common::testing::TempDir;
 
-// A fresh temporary directory for one test, removed by the destructor.
-class TempDir {
- public:
-  TempDir();
-  ~TempDir();
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  // The directory.
-  const std::string& path() const { return path_; }
-  // path() + "/" + name.
-  std::string File(const std::string& name) const { return path_ + "/" + name; }
-
- private:
-  std::string path_;  // mkdtemp result.
-};
+// common::testing::WaitFor with the longer default these DPDK tests need
+// under the sanitizer presets.
+inline bool WaitFor(const std::function<bool()>& done,
+                    std::chrono::milliseconds timeout = std::chrono::seconds(20)) {
+  return common::testing::WaitFor(done, timeout);
+}
 
 }  // namespace spate::datapath
 
