@@ -1,0 +1,430 @@
+#include "datapath/fastpath.h"
+
+#include <chrono>
+#include <cstring>
+
+#include "datapath/flow_extract.h"
+#include "datapath/xlate.h"
+
+#if defined(__x86_64__)
+#include <x86intrin.h>
+#endif
+
+namespace spate::datapath {
+namespace {
+
+uint64_t Cycles() {
+#if defined(__x86_64__)
+  return __rdtsc();
+#else
+  return static_cast<uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count());
+#endif
+}
+
+int64_t NowNs() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+void Inc(std::atomic<uint64_t>& c, uint64_t n) {
+  c.store(c.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
+}
+
+constexpr cls::Field kTunnelFields[] = {
+    cls::Field::kTunId,       cls::Field::kTunSrc,       cls::Field::kTunDst,
+    cls::Field::kTunIpv6Src,  cls::Field::kTunIpv6Dst,   cls::Field::kGeneveClass,
+    cls::Field::kGeneveType,  cls::Field::kGeneveValue};
+
+}  // namespace
+
+uint64_t FastPathStats::n_dropped() const {
+  uint64_t n = 0;
+  for (int i = 1; i < kNumDropReasons; ++i) n += drops[i];
+  return n;
+}
+
+struct FastPath::Counters {
+  std::atomic<uint64_t> n_packets{0}, n_bytes{0}, n_cycles{0}, n_batches{0};
+  std::atomic<uint64_t> n_emc_hits{0}, n_megaflow_hits{0}, n_upcalls{0}, n_lost{0};
+  std::atomic<uint64_t> n_revalidations{0}, n_evictions{0}, n_tx_packets{0};
+  std::atomic<uint64_t> n_megaflows{0}, n_subtables{0};  // Gauges.
+  DropCounters drops;  // By reason.
+};
+
+struct FastPath::Outputs {
+  static constexpr int kMaxPorts = 16;  // Distinct ports before a flush.
+  int n = 0;                            // Buckets in use.
+  uint32_t port[kMaxPorts] = {};        // Port of each bucket.
+  PacketBatch batch[kMaxPorts];         // Packets of each bucket.
+};
+
+// One pass over up to 32 packets.
+struct FastPath::Work {
+  uint32_t n = 0;                                   // Packets.
+  Packet* pkts[PacketBatch::kMaxPackets] = {};      // The packets.
+  uint32_t in_port[PacketBatch::kMaxPackets] = {};  // Their input ports.
+  bool has_md[PacketBatch::kMaxPackets] = {};       // Tunnel metadata given.
+  cls::FlowKey md[PacketBatch::kMaxPackets];        // Tunnel metadata.
+  cls::FlowKey keys[PacketBatch::kMaxPackets];      // Extracted keys.
+  ExtractResult ext[PacketBatch::kMaxPackets];      // Header offsets.
+  Megaflow* flows[PacketBatch::kMaxPackets] = {};   // Their megaflows.
+  int local[PacketBatch::kMaxPackets] = {};         // Index in locals, or -1.
+  std::vector<XlateResult> locals;                  // Uninstalled translations.
+};
+
+FastPath::FastPath(DatapathShared* shared, PmdSync* sync, FastPathConfig config)
+    : shared_(shared),
+      sync_(sync),
+      config_(config),
+      reader_id_(shared->tables.domain().RegisterReader()),
+      megaflows_(config.max_megaflows),
+      counters_(std::make_unique<Counters>()),
+      outputs_(std::make_unique<Outputs>()),
+      work_(new Work[kMaxRecirculations + 1]) {
+  if (reader_id_ >= 0) shared_->tables.domain().Offline(reader_id_);
+}
+
+FastPath::~FastPath() {
+  if (reader_id_ >= 0) shared_->tables.domain().UnregisterReader(reader_id_);
+}
+
+void FastPath::HandleBatch(const RxQueueRef& from, PacketBatch* batch) {
+  Run(from.port, 0, batch);
+}
+
+void FastPath::Process(uint32_t in_port, PacketBatch* batch) { Run(nullptr, in_port, batch); }
+
+// The port snapshot may only be read inside the batch (after BeginBatch):
+// a committer frees an old snapshot once this PMD is idle or has moved on.
+void FastPath::Run(const Port* device, uint32_t in_port, PacketBatch* batch) {
+  uint64_t start = Cycles();
+  BeginBatch();
+  if (device != nullptr) {
+    const PortEntry* pe = ports_ != nullptr ? ports_->FindByDevice(device) : nullptr;
+    in_port = pe != nullptr ? pe->number : 0;
+  }
+  RunBatch(in_port, batch);
+  Flush();
+  EndBatch();
+  Inc(counters_->n_cycles, Cycles() - start);
+  Inc(counters_->n_batches, 1);
+}
+
+void FastPath::BeginBatch() {
+  now_ns_ = NowNs();
+  uint64_t g = shared_->generation.load(std::memory_order_seq_cst);
+  for (;;) {
+    sync_->active_gen.store(g, std::memory_order_seq_cst);
+    uint64_t again = shared_->generation.load(std::memory_order_seq_cst);
+    if (again == g) break;
+    g = again;
+  }
+  if (reader_id_ >= 0) shared_->tables.domain().Online(reader_id_);
+  version_ = shared_->tables.domain().visible_version();
+  ports_ = shared_->ports.load(std::memory_order_acquire);
+  if (g != seen_gen_) {
+    Revalidate();
+    seen_gen_ = g;
+  }
+}
+
+void FastPath::EndBatch() {
+  if (reader_id_ >= 0) shared_->tables.domain().Offline(reader_id_);
+  sync_->active_gen.store(PmdSync::kIdle, std::memory_order_seq_cst);
+}
+
+bool FastPath::KeepOnRevalidate(Megaflow* f, const XlateEnv& env) {
+  XlateResult r = Translate(f->key, env);
+  if (!(r.actions == f->actions)) return false;
+  for (int i = 0; i < cls::kFlowWords; ++i) {
+    if (r.wc.w[i] & ~f->match.mask.w[i]) return false;
+  }
+  std::vector<std::shared_ptr<FlowRule>> rules = ShareRules(r.rules);
+  if (rules != f->rules) {
+    std::lock_guard<std::mutex> lock(megaflows_.mutex());
+    uint64_t n_pkts = f->n_packets.load(std::memory_order_relaxed);
+    uint64_t n_bytes = f->n_bytes.load(std::memory_order_relaxed);
+    for (const auto& rule : f->rules) rule->AddStats(n_pkts, n_bytes);
+    f->n_packets.store(0, std::memory_order_relaxed);
+    f->n_bytes.store(0, std::memory_order_relaxed);
+    f->rules = std::move(rules);
+  }
+  f->tables = r.tables;
+  return true;
+}
+
+void FastPath::Revalidate() {
+  TableSet changed;
+  for (size_t i = 0; i < 4; ++i) {
+    changed.bits[i] = sync_->changed[i].exchange(0, std::memory_order_acq_rel);
+  }
+  Inc(counters_->n_revalidations, 1);
+  if (changed.empty()) return;
+  bool all = changed.Has(kAllTablesBit);
+  XlateEnv env{&shared_->tables, version_, ports_, shared_->tunnels};
+  std::vector<Megaflow*> victims;
+  for (Megaflow* f : megaflows_.flows()) {
+    if ((all || f->tables.Intersects(changed)) && !KeepOnRevalidate(f, env)) {
+      victims.push_back(f);
+    }
+  }
+  for (Megaflow* f : victims) megaflows_.Evict(f);
+  Inc(counters_->n_evictions, victims.size());
+  megaflows_.Publish();
+  emc_.Sweep();
+  megaflows_.FreeDead();
+  UpdateGauges();
+}
+
+void FastPath::RunBatch(uint32_t in_port, PacketBatch* batch) {
+  Work* w = &work_[0];
+  w->n = batch->n_pkts;
+  for (uint32_t i = 0; i < batch->n_pkts; ++i) {
+    w->pkts[i] = batch->pkts[i];
+    w->in_port[i] = in_port;
+    w->has_md[i] = false;
+  }
+  batch->n_pkts = 0;
+  for (pass_ = 0; pass_ <= kMaxRecirculations; ++pass_) {
+    w = &work_[pass_];
+    if (w->n == 0) break;
+    Classify(w);
+    Execute(w);
+    w->n = 0;
+  }
+  pass_ = 0;
+}
+
+void FastPath::Classify(Work* w) {
+  const cls::FlowKey* miss_keys[PacketBatch::kMaxPackets];
+  Megaflow* found[PacketBatch::kMaxPackets];
+  int miss_idx[PacketBatch::kMaxPackets];
+  uint32_t hashes[PacketBatch::kMaxPackets];
+  int n_miss = 0;
+  bool use_emc = config_.emc_insert_inv_prob != 0;
+  w->locals.clear();
+  for (uint32_t i = 0; i < w->n; ++i) {
+    Packet* p = w->pkts[i];
+    w->ext[i] = ExtractFlowKey(p->data(), p->length(), w->in_port[i], &w->keys[i]);
+    if (w->has_md[i]) {
+      for (cls::Field f : kTunnelFields) w->keys[i].Set128(f, w->md[i].Get128(f));
+    }
+    w->local[i] = -1;
+    w->flows[i] = nullptr;
+    Inc(counters_->n_bytes, p->packet_length());
+    if (use_emc) {
+      hashes[i] = HashFlowKey(w->keys[i]);
+      w->flows[i] = emc_.Lookup(w->keys[i], hashes[i]);
+    }
+    if (w->flows[i] == nullptr) {
+      miss_idx[n_miss] = static_cast<int>(i);
+      miss_keys[n_miss++] = &w->keys[i];
+    }
+  }
+  Inc(counters_->n_packets, w->n);
+  Inc(counters_->n_emc_hits, w->n - static_cast<uint32_t>(n_miss));
+  if (n_miss == 0) return;
+  int n_found = megaflows_.LookupBatch(miss_keys, n_miss, found);
+  Inc(counters_->n_megaflow_hits, static_cast<uint64_t>(n_found));
+  pending_.clear();
+  for (int m = 0; m < n_miss; ++m) {
+    int i = miss_idx[m];
+    w->flows[i] = found[m];
+    if (found[m] == nullptr) Upcall(w, i);
+    if (use_emc && w->flows[i] != nullptr) {
+      rng_ ^= rng_ << 13;
+      rng_ ^= rng_ >> 7;
+      rng_ ^= rng_ << 17;
+      if (rng_ % config_.emc_insert_inv_prob == 0) emc_.Insert(w->keys[i], hashes[i], w->flows[i]);
+    }
+  }
+  if (!pending_.empty()) {
+    megaflows_.Publish();
+    UpdateGauges();
+  }
+}
+
+void FastPath::UpdateGauges() {
+  counters_->n_megaflows.store(megaflows_.size(), std::memory_order_relaxed);
+  counters_->n_subtables.store(megaflows_.n_subtables(), std::memory_order_relaxed);
+}
+
+void FastPath::Upcall(Work* w, int i) {
+  const cls::FlowKey& key = w->keys[i];
+  for (Megaflow* f : pending_) {
+    if (f->match.Matches(key)) {
+      w->flows[i] = f;
+      Inc(counters_->n_megaflow_hits, 1);
+      return;
+    }
+  }
+  Inc(counters_->n_upcalls, 1);
+  XlateEnv env{&shared_->tables, version_, ports_, shared_->tunnels};
+  XlateResult r = Translate(key, env);
+  if (megaflows_.size() >= megaflows_.max_flows()) {
+    Inc(counters_->n_lost, 1);
+    w->local[i] = static_cast<int>(w->locals.size());
+    w->locals.push_back(std::move(r));
+    return;
+  }
+  Megaflow* f = megaflows_.Install(key, std::move(r));
+  pending_.push_back(f);
+  w->flows[i] = f;
+}
+
+void FastPath::Execute(Work* w) {
+  for (uint32_t i = 0; i < w->n; ++i) {
+    Packet* p = w->pkts[i];
+    uint32_t len = p->packet_length();
+    const DpActions* acts;
+    if (w->flows[i] != nullptr) {
+      w->flows[i]->Hit(len, now_ns_);
+      acts = &w->flows[i]->actions;
+    } else {
+      const XlateResult& r = w->locals[static_cast<size_t>(w->local[i])];
+      for (FlowRule* rule : r.rules) rule->AddStats(1, len);
+      acts = &r.actions;
+    }
+    ExecuteDpActions(*acts, p, MakeFrameLayout(w->ext[i], w->keys[i]), this);
+  }
+}
+
+void FastPath::Output(uint32_t port, Packet* pkt) {
+  Outputs& o = *outputs_;
+  int b = 0;
+  while (b < o.n && o.port[b] != port) ++b;
+  if (b == o.n) {
+    if (o.n == Outputs::kMaxPorts) {
+      Flush();
+      b = 0;
+    }
+    o.port[b] = port;
+    o.batch[b].n_pkts = 0;
+    o.n = b + 1;
+  }
+  o.batch[b].Add(pkt);
+  if (o.batch[b].full()) FlushBucket(b);
+}
+
+void FastPath::FlushBucket(int b) {
+  Outputs& o = *outputs_;
+  PacketBatch* batch = &o.batch[b];
+  if (batch->n_pkts == 0) return;
+  const PortEntry* pe = ports_ != nullptr ? ports_->Find(o.port[b]) : nullptr;
+  if (pe == nullptr || pe->port == nullptr) {
+    counters_->drops.Count(DropReason::kNoSuchPort, batch->n_pkts);
+    FreeBatch(batch);
+    return;
+  }
+  Inc(counters_->n_tx_packets, batch->n_pkts);
+  int txq = config_.txq % pe->port->n_txq();
+  if (pe->tx_mutex) {
+    std::lock_guard<std::mutex> lock(*pe->tx_mutex);
+    pe->port->TxBurst(txq, batch);
+  } else {
+    pe->port->TxBurst(txq, batch);
+  }
+  batch->n_pkts = 0;
+}
+
+void FastPath::Flush() {
+  for (int b = 0; b < outputs_->n; ++b) FlushBucket(b);
+  outputs_->n = 0;
+}
+
+Packet* FastPath::Clone(const Packet* pkt) {
+  if (config_.clone_pool == nullptr) return nullptr;
+  Packet* c = config_.clone_pool->Alloc();
+  if (c == nullptr) return nullptr;
+  uint32_t len = pkt->packet_length();
+  uint8_t* d = c->Append(len);
+  if (d == nullptr) {
+    FreePacket(c);
+    return nullptr;
+  }
+  CopyPacketData(pkt, d, len);
+  return c;
+}
+
+void FastPath::Drop(Packet* pkt, DropReason why) {
+  counters_->drops.Count(why);
+  FreePacket(pkt);
+}
+
+void FastPath::Recirculate(Packet* pkt, uint32_t in_port, const cls::FlowKey& md) {
+  if (pass_ + 1 > kMaxRecirculations) {
+    Drop(pkt, DropReason::kRecirculationLimit);
+    return;
+  }
+  Work* next = &work_[pass_ + 1];
+  if (next->n == PacketBatch::kMaxPackets) {
+    Drop(pkt, DropReason::kRecirculationLimit);
+    return;
+  }
+  uint32_t i = next->n++;
+  next->pkts[i] = pkt;
+  next->in_port[i] = in_port;
+  next->has_md[i] = true;
+  next->md[i] = md;
+}
+
+FastPathStats FastPath::GetStats() const {
+  const Counters& c = *counters_;
+  FastPathStats s;
+  auto get = [](const std::atomic<uint64_t>& a) { return a.load(std::memory_order_relaxed); };
+  s.n_packets = get(c.n_packets);
+  s.n_bytes = get(c.n_bytes);
+  s.n_cycles = get(c.n_cycles);
+  s.n_batches = get(c.n_batches);
+  s.n_emc_hits = get(c.n_emc_hits);
+  s.n_megaflow_hits = get(c.n_megaflow_hits);
+  s.n_upcalls = get(c.n_upcalls);
+  s.n_lost = get(c.n_lost);
+  s.n_revalidations = get(c.n_revalidations);
+  s.n_evictions = get(c.n_evictions);
+  s.n_tx_packets = get(c.n_tx_packets);
+  for (int i = 0; i < kNumDropReasons; ++i) s.drops[i] = c.drops.Get(static_cast<DropReason>(i));
+  s.n_megaflows = get(c.n_megaflows);
+  s.n_subtables = get(c.n_subtables);
+  std::lock_guard<std::mutex> lock(baseline_mutex_);
+  const FastPathStats& b = baseline_;
+  s.n_packets -= b.n_packets;
+  s.n_bytes -= b.n_bytes;
+  s.n_cycles -= b.n_cycles;
+  s.n_batches -= b.n_batches;
+  s.n_emc_hits -= b.n_emc_hits;
+  s.n_megaflow_hits -= b.n_megaflow_hits;
+  s.n_upcalls -= b.n_upcalls;
+  s.n_lost -= b.n_lost;
+  s.n_revalidations -= b.n_revalidations;
+  s.n_evictions -= b.n_evictions;
+  s.n_tx_packets -= b.n_tx_packets;
+  for (int i = 0; i < kNumDropReasons; ++i) s.drops[i] -= b.drops[i];
+  return s;
+}
+
+void FastPath::ClearStats() {
+  FastPathStats now = GetStats();
+  std::lock_guard<std::mutex> lock(baseline_mutex_);
+  FastPathStats& b = baseline_;
+  b.n_packets += now.n_packets;
+  b.n_bytes += now.n_bytes;
+  b.n_cycles += now.n_cycles;
+  b.n_batches += now.n_batches;
+  b.n_emc_hits += now.n_emc_hits;
+  b.n_megaflow_hits += now.n_megaflow_hits;
+  b.n_upcalls += now.n_upcalls;
+  b.n_lost += now.n_lost;
+  b.n_revalidations += now.n_revalidations;
+  b.n_evictions += now.n_evictions;
+  b.n_tx_packets += now.n_tx_packets;
+  for (int i = 0; i < kNumDropReasons; ++i) b.drops[i] += now.drops[i];
+}
+
+void FastPath::ForEachFlow(const std::function<void(const Megaflow&)>& fn) {
+  std::lock_guard<std::mutex> lock(megaflows_.mutex());
+  for (const Megaflow* f : megaflows_.flows()) fn(*f);
+}
+
+}  // namespace spate::datapath

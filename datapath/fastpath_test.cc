@@ -1,0 +1,330 @@
+// The fast path with packets: forwarding through sink, dummy and net_ring
+// ports, multi-output copies, every cache level and its counters, drop
+// reasons, cache invalidation by commits, and the tunnel hook.
+#include <gtest/gtest.h>
+
+#include <cstring>
+
+#include "datapath/datapath.h"
+#include "datapath/datapath_test_util.h"
+#include "datapath/dpdk_eth_port.h"
+#include "datapath/dummy_port.h"
+#include "datapath/flow_dump.h"
+#include "datapath/flow_extract_frames.h"
+#include "datapath/test_eal.h"
+
+namespace spate::datapath {
+namespace {
+
+using namespace testframes;  // NOLINT
+using testutil::AddFlows;
+using testutil::SinkPort;
+
+Frame TcpTo(uint64_t dst_mac, uint16_t dport = 80) {
+  return Eth(cls::kEthTypeIp, dst_mac) + Ipv4(6, 20) + Tcp(1000, dport, 0x10);
+}
+
+Packet* MakePacket(const Frame& f) {
+  Packet* p = TestPool().Alloc();
+  EXPECT_NE(p, nullptr);
+  std::memcpy(p->Append(static_cast<uint32_t>(f.size())), f.data(), f.size());
+  return p;
+}
+
+PacketBatch MakeBatch(const std::vector<Frame>& frames) {
+  PacketBatch b;
+  for (const Frame& f : frames) b.Add(MakePacket(f));
+  return b;
+}
+
+Frame Bytes(const Packet* p) { return Frame(p->data(), p->data() + p->length()); }
+
+// Takes the packets a sink kept, as bytes, freeing them.
+std::vector<Frame> Take(SinkPort* s) {
+  std::vector<Frame> out;
+  for (Packet* p : s->kept) {
+    out.push_back(Bytes(p));
+    FreePacket(p);
+  }
+  s->kept.clear();
+  return out;
+}
+
+class ThreadlessTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    TestEal();
+    DatapathOptions o;
+    o.start_threads = false;
+    o.clone_pool = &TestPool();
+    o.fastpath.emc_insert_inv_prob = 1;
+    o.tunnels = tunnels_;
+    dp_ = Datapath::Create(o).value();
+    for (int i = 1; i <= 3; ++i) {
+      auto s = std::make_unique<SinkPort>("p" + std::to_string(i));
+      s->keep = true;
+      sinks_.push_back(s.get());
+      PortSpec spec;
+      spec.name = s->name();
+      spec.port = std::move(s);
+      ASSERT_TRUE(dp_->AddPort(std::move(spec)).ok());
+    }
+  }
+  void TearDown() override {
+    for (SinkPort* s : sinks_) Take(s);
+    dp_.reset();
+  }
+  void Send(uint32_t in_port, const std::vector<Frame>& frames) {
+    PacketBatch b = MakeBatch(frames);
+    dp_->fastpath(0)->Process(in_port, &b);
+  }
+  FastPathStats Stats() { return dp_->fastpath(0)->GetStats(); }
+
+  TunnelHook* tunnels_ = nullptr;
+  std::unique_ptr<Datapath> dp_;
+  std::vector<SinkPort*> sinks_;
+};
+
+TEST_F(ThreadlessTest, ForwardsAndFillsEveryCacheLevel) {
+  ASSERT_EQ(AddFlows(dp_.get(), {"priority=10,in_port=1,dl_dst=02:00:00:00:00:bb,actions=output:2",
+                                 "priority=1,actions=drop"}),
+            "");
+  Send(1, std::vector<Frame>(32, TcpTo(kMacDst)));
+  FastPathStats s = Stats();
+  EXPECT_EQ(s.n_packets, 32u);
+  EXPECT_EQ(s.n_upcalls, 1u);           // One translation ...
+  EXPECT_EQ(s.n_megaflow_hits, 31u);    // ... covers the rest of the batch.
+  EXPECT_EQ(s.n_emc_hits, 0u);
+  EXPECT_EQ(s.n_megaflows, 1u);
+  Send(1, std::vector<Frame>(8, TcpTo(kMacDst)));
+  s = Stats();
+  EXPECT_EQ(s.n_emc_hits, 8u);
+  // Another 5-tuple inside the same megaflow: a megaflow hit, no upcall.
+  Send(1, {TcpTo(kMacDst, 443)});
+  s = Stats();
+  EXPECT_EQ(s.n_upcalls, 1u);
+  EXPECT_EQ(s.n_megaflow_hits, 32u);
+  std::vector<Frame> out = Take(sinks_[1]);
+  ASSERT_EQ(out.size(), 41u);
+  EXPECT_EQ(out[0], TcpTo(kMacDst));
+  EXPECT_EQ(s.n_tx_packets, 41u);
+  // Drops by reason.
+  Send(1, {TcpTo(0x020000000001)});
+  Send(2, {TcpTo(kMacDst)});
+  s = Stats();
+  EXPECT_EQ(s.drops[static_cast<int>(DropReason::kExplicitDrop)], 2u);
+  EXPECT_EQ(s.n_dropped(), 2u);
+  // Rule counters and dumps.
+  auto rules = dp_->DumpRules();
+  ASSERT_EQ(rules.size(), 2u);
+  EXPECT_EQ(rules[0].n_packets, 41u);
+  EXPECT_EQ(rules[0].n_bytes, 41u * TcpTo(kMacDst).size());
+  EXPECT_EQ(rules[1].n_packets, 2u);
+  std::string dpif = FormatDpifFlows(dp_->DumpDatapathFlows(), 0);
+  EXPECT_NE(dpif.find("packets:41"), std::string::npos) << dpif;
+  EXPECT_NE(dpif.find("actions:2"), std::string::npos) << dpif;
+  std::string pmd = FormatPmdStats(dp_->GetPmdInfo());
+  EXPECT_NE(pmd.find("emc hits: 8"), std::string::npos) << pmd;
+  EXPECT_NE(pmd.find("explicit_drop: 2"), std::string::npos) << pmd;
+  dp_->ClearPmdStats();
+  EXPECT_EQ(Stats().n_packets, 0u);
+  EXPECT_EQ(Stats().n_megaflows, 3u);
+}
+
+TEST_F(ThreadlessTest, MultipleOutputsAndEditsBetweenThem) {
+  ASSERT_EQ(AddFlows(dp_.get(), {"in_port=1,actions=output:2,mod_dl_src:0a:00:00:00:00:01,"
+                                 "mod_nw_ttl:9,output:3,strip_vlan,mod_vlan_vid:7,IN_PORT"}),
+            "");
+  uint32_t avail = TestPool().n_available();
+  Send(1, {TcpTo(kMacDst)});
+  std::vector<Frame> o2 = Take(sinks_[1]), o3 = Take(sinks_[2]), o1 = Take(sinks_[0]);
+  ASSERT_EQ(o2.size(), 1u);
+  ASSERT_EQ(o3.size(), 1u);
+  ASSERT_EQ(o1.size(), 1u);
+  EXPECT_EQ(o2[0], TcpTo(kMacDst));
+  cls::FlowKey k3 = testutil::KeyOf(o3[0], 3), k1 = testutil::KeyOf(o1[0], 1);
+  EXPECT_EQ(k3.dl_src(), 0x0a0000000001ULL);
+  EXPECT_EQ(k3.nw_ttl(), 9);
+  EXPECT_EQ(k1.vlan_tci(), 0x1000 | 7);
+  EXPECT_EQ(k1.nw_ttl(), 9);
+  EXPECT_EQ(TestPool().n_available(), avail);  // Every copy was freed.
+}
+
+TEST_F(ThreadlessTest, CommitsInvalidateOnlyWhatTheyTouch) {
+  ASSERT_EQ(AddFlows(dp_.get(), {"table=0,in_port=1,actions=resubmit(,1)",
+                                 "table=1,actions=output:2", "table=0,in_port=3,actions=output:1"}),
+            "");
+  Send(1, {TcpTo(kMacDst)});
+  Send(3, {TcpTo(kMacDst)});
+  ASSERT_EQ(Take(sinks_[1]).size(), 1u);
+  ASSERT_EQ(Take(sinks_[0]).size(), 1u);
+  // A change in table 1 revalidates the first flow only; its actions
+  // changed, so it is evicted; the in_port=3 flow never visited table 1.
+  ASSERT_EQ(AddFlows(dp_.get(), {"table=1,priority=60000,actions=output:3"}), "");
+  Send(1, {TcpTo(kMacDst)});
+  Send(3, {TcpTo(kMacDst)});
+  EXPECT_EQ(Take(sinks_[2]).size(), 1u);
+  EXPECT_EQ(Take(sinks_[1]).size(), 0u);
+  EXPECT_EQ(Take(sinks_[0]).size(), 1u);
+  FastPathStats s = Stats();
+  EXPECT_EQ(s.n_evictions, 1u);
+  EXPECT_EQ(s.n_upcalls, 3u);
+  // A change that leaves the result alone keeps the megaflow.
+  ASSERT_EQ(AddFlows(dp_.get(), {"table=1,priority=1,tcp,actions=output:1"}), "");
+  Send(1, {TcpTo(kMacDst)});
+  EXPECT_EQ(Take(sinks_[2]).size(), 1u);
+  EXPECT_EQ(Stats().n_evictions, 1u);
+  EXPECT_EQ(Stats().n_upcalls, 3u);
+  // Removing the port a flow outputs to evicts it (ports change flood/all).
+  ASSERT_TRUE(dp_->RemovePort("p3").ok());
+  sinks_.pop_back();
+  Send(1, {TcpTo(kMacDst)});
+  EXPECT_EQ(Stats().drops[static_cast<int>(DropReason::kNoSuchPort)], 1u);
+}
+
+// A fake tunnel: the outer header is an Ethernet header with ethertype
+// 0x88b5 whose source MAC carries the tunnel id; port 5 is the tunnel,
+// port 1 the underlay.
+class FakeTunnel : public TunnelHook {
+ public:
+  bool IsTunnelPort(uint32_t port) const override { return port == 5; }
+  uint32_t MatchUnderlay(const cls::FlowKey& key, cls::FlowKey* wc) const override {
+    wc->Set(cls::Field::kDlType, 0xffff);
+    return key.in_port() == 1 && key.dl_type() == 0x88b5 ? 5 : 0;
+  }
+  DropReason Push(const TunnelPushParams& p, Packet* pkt, uint32_t* out_port) override {
+    uint8_t* h = pkt->Prepend(14);
+    if (h == nullptr) return DropReason::kTunnelPushFailed;
+    Frame outer = Eth(0x88b5, 0x02ffffffffff, p.tun_id);
+    std::memcpy(h, outer.data(), 14);
+    *out_port = 1;
+    return DropReason::kNone;
+  }
+  DropReason Pop(uint32_t, Packet* pkt, cls::FlowKey* md) override {
+    if (pkt->length() < 28) return DropReason::kTunnelPopFailed;
+    uint64_t id = 0;
+    for (int i = 6; i < 12; ++i) id = id << 8 | pkt->data()[i];
+    md->set_tun_id(id);
+    pkt->Adjust(14);
+    return DropReason::kNone;
+  }
+};
+
+class TunnelTest : public ThreadlessTest {
+ protected:
+  void SetUp() override {
+    tunnels_ = &fake_;
+    ThreadlessTest::SetUp();
+    PortSpec t;
+    t.name = "tun";
+    t.number = 5;
+    t.tunnel = true;
+    ASSERT_TRUE(dp_->AddPort(std::move(t)).ok());
+  }
+  FakeTunnel fake_;
+};
+
+TEST_F(TunnelTest, PushPopAndRecirculate) {
+  ASSERT_EQ(AddFlows(dp_.get(), {"in_port=2,actions=set_tunnel:0x42,output:5",
+                                 "in_port=5,tun_id=0x42,actions=output:3"}),
+            "");
+  Send(2, {TcpTo(kMacDst)});
+  std::vector<Frame> outer = Take(sinks_[0]);
+  ASSERT_EQ(outer.size(), 1u);
+  EXPECT_EQ(outer[0], Eth(0x88b5, 0x02ffffffffff, 0x42) + TcpTo(kMacDst));
+  Send(1, outer);
+  std::vector<Frame> inner = Take(sinks_[2]);
+  ASSERT_EQ(inner.size(), 1u);
+  EXPECT_EQ(inner[0], TcpTo(kMacDst));
+  EXPECT_EQ(Stats().n_packets, 3u);  // The decapsulated packet went round again.
+  Frame short_outer = Eth(0x88b5);
+  Send(1, {short_outer});
+  EXPECT_EQ(Stats().drops[static_cast<int>(DropReason::kTunnelPopFailed)], 1u);
+}
+
+TEST(FastPathThreads, DummyPortsThroughAPmdThreadNeverStaleAfterCommit) {
+  TestEal();
+  DatapathOptions o;
+  o.eal = &TestEal();
+  o.clone_pool = &TestPool();
+  auto dp = Datapath::Create(o).value();
+  std::vector<DummyPort*> ports;
+  for (int i = 1; i <= 3; ++i) {
+    DummyPortConfig c;
+    c.name = "d" + std::to_string(i);
+    c.pool = &TestPool();
+    auto port = DummyPort::Create(c).value();
+    ports.push_back(port.get());
+    PortSpec spec;
+    spec.name = c.name;
+    spec.port = std::move(port);
+    ASSERT_TRUE(dp->AddPort(std::move(spec)).ok());
+  }
+  ASSERT_EQ(AddFlows(dp.get(), {"in_port=d1,actions=output:d2"}), "");
+  size_t got2 = 0, got3 = 0;
+  for (int round = 0; round < 20; ++round) {
+    bool to3 = round % 2 == 1;
+    ASSERT_EQ(AddFlows(dp.get(), {std::string("in_port=d1,actions=output:") + (to3 ? "d3" : "d2")}),
+              "");
+    // After Commit returns, every packet follows the new rule.
+    for (int i = 0; i < 5; ++i) ASSERT_TRUE(ports[0]->Receive(TcpTo(kMacDst, 1000 + i)).ok());
+    DummyPort* want = to3 ? ports[2] : ports[1];
+    DummyPort* other = to3 ? ports[1] : ports[2];
+    size_t n = 0;
+    ASSERT_TRUE(WaitFor([&] {
+      n += want->TakeTransmitted().size();
+      return n == 5;
+    }));
+    EXPECT_TRUE(other->TakeTransmitted().empty()) << "round " << round;
+    (to3 ? got3 : got2) += n;
+  }
+  EXPECT_EQ(got2 + got3, 100u);
+  auto pmds = dp->GetPmdInfo();
+  ASSERT_EQ(pmds.size(), 1u);
+  EXPECT_EQ(pmds[0].fastpath.n_packets, 100u);
+  EXPECT_EQ(pmds[0].rxqs.size(), 3u);
+  EXPECT_NE(FormatPmdRxqs(pmds).find("port: d1  queue-id: 0"), std::string::npos);
+  ASSERT_TRUE(dp->RemovePort("d2").ok());
+}
+
+TEST(FastPathThreads, NetRingThroughAPmdThread) {
+  TestEal();
+  DatapathOptions o;
+  o.eal = &TestEal();
+  auto dp = Datapath::Create(o).value();
+  DpdkPortConfig c;
+  c.name = "ring";
+  c.devargs = "net_ring_fp0";
+  c.n_rxq = 2;
+  c.n_txq = 2;
+  c.rxq_size = 256;
+  c.txq_size = 256;
+  c.pool = &TestPool();
+  auto ring = DpdkEthPort::Create(TestEal(), c);
+  ASSERT_TRUE(ring.ok()) << ring.error().ToString();
+  Port* ring_port = ring->get();
+  PortSpec rs;
+  rs.name = "ring";
+  rs.port = std::move(ring.value());
+  ASSERT_TRUE(dp->AddPort(std::move(rs)).ok());
+  auto sink = std::make_unique<SinkPort>("sink");
+  SinkPort* sink_ptr = sink.get();
+  PortSpec ss;
+  ss.name = "sink";
+  ss.port = std::move(sink);
+  ASSERT_TRUE(dp->AddPort(std::move(ss)).ok());
+  ASSERT_EQ(AddFlows(dp.get(), {"in_port=ring,tcp,tp_dst=80,actions=output:sink",
+                                "in_port=ring,actions=drop"}),
+            "");
+  // Queue 1 of net_ring loops back to receive queue 1 (the PMD uses 0).
+  PacketBatch b = MakeBatch({TcpTo(kMacDst, 80), TcpTo(kMacDst, 80), TcpTo(kMacDst, 81)});
+  ring_port->TxBurst(1, &b);
+  ASSERT_TRUE(WaitFor([&] {
+    auto s = dp->GetPmdInfo()[0].fastpath;
+    return s.n_packets == 3 && sink_ptr->n_tx() == 2;
+  }));
+  EXPECT_EQ(dp->GetPmdInfo()[0].fastpath.drops[static_cast<int>(DropReason::kExplicitDrop)], 1u);
+}
+
+}  // namespace
+}  // namespace spate::datapath
