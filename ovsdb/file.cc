@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <cstring>
 #include <mutex>
@@ -177,6 +178,8 @@ Json SnapshotRecord(const Database& db, int64_t now_ms, const std::string& comme
 }
 
 DatabaseFile::~DatabaseFile() {
+  // Best effort: nothing is left to report a failure to.
+  if (!pending_.empty() || sync_pending_) (void)Flush();
   writer_.Close();
   if (lock_fd_ >= 0) {
     ::close(lock_fd_);
@@ -271,15 +274,35 @@ Result<std::unique_ptr<DatabaseFile>> DatabaseFile::Open(const std::string& path
 
 Status DatabaseFile::Write(const Database& db, const ChangeSet& changes) {
   if (options_.read_only) return Error("I/O error", path_ + ": database is read-only");
+  if (!failed_) return failed_;
   Json rec = RecordFromChangeSet(db, changes);
   if (rec.empty()) return Status::Ok();
   bool sync = changes.durable || options_.sync_every_commit;
-  if (Status s = writer_.Append(rec, sync); !s) return s;
+  std::string text = FormatRecord(rec);
+  if (compacting()) {
+    since_snapshot_ += text;
+    ++n_since_snapshot_;
+  }
+  if (options_.group_commit) {
+    pending_ += text;
+    sync_pending_ = sync_pending_ || sync;
+  } else if (Status s = writer_.AppendRaw(text, sync); !s) {
+    return s;
+  }
   ++n_transactions_;
   return Status::Ok();
 }
 
-Status DatabaseFile::Sync() { return writer_.Sync(); }
+Status DatabaseFile::Flush(bool force_sync) {
+  if (!failed_) return failed_;
+  Status s;
+  if (!pending_.empty()) s = writer_.AppendRaw(pending_, false);
+  if (s && (sync_pending_ || force_sync)) s = writer_.Sync();
+  pending_.clear();
+  sync_pending_ = false;
+  if (!s) failed_ = s;
+  return s;
+}
 
 TransactResult DatabaseFile::Transact(const Json& params, TransactOptions options) {
   options.sink = this;
@@ -292,19 +315,83 @@ Status DatabaseFile::Compact(int64_t now_ms) {
   if (options_.read_only) return Error("I/O error", path_ + ": database is read-only");
   std::vector<Json> records = {db_->schema().ToJson(),
                                SnapshotRecord(*db_, now_ms, "compacting database online")};
+  // A background compaction still running is superseded by this one.
+  job_id_ = 0;
+  since_snapshot_.clear();
+  n_since_snapshot_ = 0;
   if (Status s = WriteLogAtomically(path_, records); !s) {
     last_failure_ms_ = now_ms;
     return s;
   }
   if (Status s = writer_.Open(path_, false, UINT64_MAX); !s) return s;
+  // Buffered records are in the snapshot (it was taken from memory).
+  pending_.clear();
+  sync_pending_ = false;
+  failed_ = Status::Ok();
   n_transactions_ = 0;
   last_compact_ms_ = now_ms;
   last_failure_ms_ = -1;
   return Status::Ok();
 }
 
+Status CompactionJob::Run() {
+  std::string bytes = FormatRecord(schema_) + FormatRecord(snapshot_);
+  schema_ = Json();
+  snapshot_ = Json();
+  return WriteLogFile(tmp_path_, bytes);
+}
+
+void CompactionJob::Discard() { ::unlink(tmp_path_.c_str()); }
+
+Result<std::shared_ptr<CompactionJob>> DatabaseFile::StartCompaction(int64_t now_ms) {
+  if (options_.read_only) return Error("I/O error", path_ + ": database is read-only");
+  if (compacting()) return Error("ovsdb error", path_ + ": compaction already in progress");
+  static std::atomic<uint64_t> next_id{1};  // Process-wide, so ids never repeat.
+  auto job = std::make_shared<CompactionJob>();
+  job->id_ = next_id.fetch_add(1);
+  job->tmp_path_ = path_ + ".bg.tmp";
+  job->schema_ = db_->schema().ToJson();
+  job->snapshot_ = SnapshotRecord(*db_, now_ms, "compacting database online");
+  job_id_ = job->id_;
+  since_snapshot_.clear();
+  n_since_snapshot_ = 0;
+  return job;
+}
+
+Status DatabaseFile::FinishCompaction(CompactionJob& job, const Status& run_status,
+                                      int64_t now_ms) {
+  if (job.id_ != job_id_) {  // Superseded by a synchronous Compact().
+    job.Discard();
+    return Status::Ok();
+  }
+  job_id_ = 0;
+  std::string tail;
+  tail.swap(since_snapshot_);
+  uint64_t n_tail = n_since_snapshot_;
+  n_since_snapshot_ = 0;
+  Status s = run_status;
+  if (s) s = ReplaceLogFile(job.tmp_path_, tail, path_);
+  if (!s) {
+    job.Discard();
+    last_failure_ms_ = now_ms;
+    return s;
+  }
+  if (Status o = writer_.Open(path_, false, UINT64_MAX); !o) {
+    failed_ = o;
+    return o;
+  }
+  // Buffered records are in the tail, now written and fsynced.
+  pending_.clear();
+  sync_pending_ = false;
+  failed_ = Status::Ok();
+  n_transactions_ = n_tail;
+  last_compact_ms_ = now_ms;
+  last_failure_ms_ = -1;
+  return Status::Ok();
+}
+
 bool DatabaseFile::ShouldCompact(int64_t now_ms, const CompactionPolicy& policy) const {
-  if (options_.read_only) return false;
+  if (options_.read_only || compacting()) return false;
   if (last_failure_ms_ >= 0 && now_ms - last_failure_ms_ < policy.retry_ms) return false;
   return now_ms - last_compact_ms_ >= policy.min_interval_ms &&
          n_transactions_ >= policy.min_transactions && writer_.size() >= policy.min_bytes;

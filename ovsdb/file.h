@@ -11,6 +11,13 @@
 // compaction policy.  A lock file ".<name>.~lock~" (fcntl) beside the
 // database keeps a second process from opening it for writing.
 //
+// Group commit: with FileOptions::group_commit, Write() formats the record
+// into a buffer; the owner (the server) calls Flush() once per event-loop
+// round, which writes every buffered record with one write(2) and fsyncs
+// once if any of them asked for durability, before it sends the replies.
+// If that write or fsync fails, every later commit fails with "I/O error"
+// (the file may end in a torn record, which the next open truncates).
+//
 // Design: DatabaseFile implements CommitSink; Transact() below runs a
 // transaction with the file as its sink, so a record is written before the
 // in-memory database changes and an I/O error aborts the transaction.
@@ -33,6 +40,8 @@ namespace spate::ovsdb {
 struct FileOptions {
   bool read_only = false;          // Open without writing or locking.
   bool sync_every_commit = false;  // fsync every commit, durable or not.
+  bool group_commit = false;       // Write() only buffers the record; the
+                                   // owner calls Flush() before replying.
 };
 
 // Open vSwitch's 2015 automatic compaction thresholds (reference §8.7).
@@ -41,6 +50,29 @@ struct CompactionPolicy {
   uint64_t min_transactions = 100;           // Commits since then.
   uint64_t min_bytes = 10 * 1024 * 1024;     // Current file size.
   int64_t retry_ms = 60 * 1000;              // Wait after a failure.
+};
+
+class DatabaseFile;
+
+// A compaction whose expensive part (formatting and writing the snapshot)
+// runs off the owner's thread: DatabaseFile::StartCompaction() takes the
+// snapshot, Run() writes it (any one thread), FinishCompaction() switches
+// the file over.  Discard() removes the temporary file of a job whose
+// database went away.
+class CompactionJob {
+ public:
+  // Formats the schema and snapshot records and writes them, fsynced, to a
+  // temporary file beside the database.  Errors: ("I/O error", ...).
+  Status Run();
+  // Removes the temporary file (the job will not be finished).
+  void Discard();
+
+ private:
+  friend class DatabaseFile;
+  uint64_t id_ = 0;        // Matches DatabaseFile::job_id_ while current.
+  std::string tmp_path_;   // "<db>.bg.tmp".
+  Json schema_;            // Schema record.
+  Json snapshot_;          // Every row, as of StartCompaction().
 };
 
 class DatabaseFile : public CommitSink {
@@ -63,7 +95,7 @@ class DatabaseFile : public CommitSink {
   // bytes were dropped.
   const std::string& recovery_message() const { return recovery_; }
   uint64_t bytes_dropped() const { return bytes_dropped_; }
-  uint64_t file_bytes() const { return writer_.size(); }
+  uint64_t file_bytes() const { return writer_.size() + pending_.size(); }
   uint64_t n_transactions() const { return n_transactions_; }
 
   // Runs a transaction with this file as its sink (see transaction.h); a
@@ -71,11 +103,27 @@ class DatabaseFile : public CommitSink {
   TransactResult Transact(const Json& params, TransactOptions options);
   // CommitSink: appends the record for `changes`.
   Status Write(const Database& db, const ChangeSet& changes) override;
-  // fsync of the log (for callers that batch durable commits).
-  Status Sync();
+  // Writes the records buffered by group_commit, then fsyncs the log if
+  // one of them was durable (or `force_sync`).  Errors: ("I/O error", ...).
+  Status Flush(bool force_sync = false);
+  // fsync of the log (after Flush()).
+  Status Sync() { return Flush(true); }
+  // True while group_commit holds records that Flush() has not written.
+  bool flush_pending() const { return !pending_.empty(); }
 
   // Rewrites the file as the schema plus one record with every row.
   Status Compact(int64_t now_ms);
+  // Starts a background compaction (see CompactionJob): takes the
+  // snapshot now; until FinishCompaction() every committed record is also
+  // kept for the new file.  Errors: read-only, or one is already running.
+  Result<std::shared_ptr<CompactionJob>> StartCompaction(int64_t now_ms);
+  // Completes `job` after its Run() returned `run_status`: appends the
+  // records committed since the snapshot, fsyncs, renames the result over
+  // the database and appends there from now on.  On error (or for a job a
+  // synchronous Compact() superseded) the current file stays in use.
+  Status FinishCompaction(CompactionJob& job, const Status& run_status, int64_t now_ms);
+  // True between StartCompaction() and FinishCompaction().
+  bool compacting() const { return job_id_ != 0; }
   // True when `policy` says the server should call Compact now.
   bool ShouldCompact(int64_t now_ms, const CompactionPolicy& policy = {}) const;
   // Records a failed compaction so ShouldCompact waits policy.retry_ms.
@@ -97,6 +145,12 @@ class DatabaseFile : public CommitSink {
   uint64_t n_transactions_ = 0;      // Records since open/compaction.
   int64_t last_compact_ms_ = 0;      // Time of open or last compaction.
   int64_t last_failure_ms_ = -1;     // Last failed compaction, or -1.
+  std::string pending_;              // group_commit: records not yet written.
+  bool sync_pending_ = false;        // group_commit: one of them is durable.
+  Status failed_;                    // A failed Flush(): later writes fail.
+  uint64_t job_id_ = 0;              // Running background compaction, or 0.
+  std::string since_snapshot_;       // Its records committed since the snapshot.
+  uint64_t n_since_snapshot_ = 0;    // How many.
 };
 
 // Converts a log transaction record to a pending ChangeSet for `db`

@@ -8,6 +8,7 @@
 #include <cerrno>
 #include <cstring>
 #include <fstream>
+#include <memory>
 #include <sstream>
 
 namespace spate::ovsdb {
@@ -62,14 +63,26 @@ bool ParseHeader(std::string_view line, uint64_t* len, std::string* sha1) {
 }  // namespace
 
 std::string Sha1Hex(std::string_view data) {
-  unsigned char md[EVP_MAX_MD_SIZE];
-  unsigned int md_len = 0;
-  EVP_Digest(data.data(), data.size(), md, &md_len, EVP_sha1(), nullptr);
-  static const char kHex[] = "0123456789abcdef";
-  std::string out;
-  for (unsigned i = 0; i < md_len; ++i) {
-    out += kHex[md[i] >> 4];
-    out += kHex[md[i] & 15];
+  // The digest is fetched once and each thread reuses one context: the
+  // implicit fetch and context allocation of EVP_Digest() cost more than
+  // hashing a typical record.
+  static EVP_MD* const md = EVP_MD_fetch(nullptr, "SHA1", nullptr);
+  struct CtxFree {
+    void operator()(EVP_MD_CTX* c) const { EVP_MD_CTX_free(c); }
+  };
+  thread_local std::unique_ptr<EVP_MD_CTX, CtxFree> ctx(EVP_MD_CTX_new());
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  if (md == nullptr || !ctx || EVP_DigestInit_ex(ctx.get(), md, nullptr) != 1 ||
+      EVP_DigestUpdate(ctx.get(), data.data(), data.size()) != 1 ||
+      EVP_DigestFinal_ex(ctx.get(), digest, &len) != 1) {
+    EVP_Digest(data.data(), data.size(), digest, &len, EVP_sha1(), nullptr);
+  }
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out(2 * len, '0');
+  for (unsigned i = 0; i < len; ++i) {
+    out[2 * i] = kHex[digest[i] >> 4];
+    out[2 * i + 1] = kHex[digest[i] & 15];
   }
   return out;
 }
@@ -77,8 +90,15 @@ std::string Sha1Hex(std::string_view data) {
 std::string FormatRecord(const Json& json) {
   std::string body = DumpJson(json);
   body += '\n';
-  std::string rec = std::string(kLogMagic) + " " + std::to_string(body.size()) + " " +
-                    Sha1Hex(body) + "\n";
+  std::string length = std::to_string(body.size());
+  std::string rec;
+  rec.reserve(kLogMagic.size() + length.size() + 43 + body.size());
+  rec.append(kLogMagic);
+  rec += ' ';
+  rec += length;
+  rec += ' ';
+  rec += Sha1Hex(body);
+  rec += '\n';
   rec += body;
   return rec;
 }
@@ -189,6 +209,37 @@ Status WriteLogAtomically(const std::string& path, const std::vector<Json>& reco
   if (s && ::rename(tmp.c_str(), path.c_str()) != 0) s = IoError("cannot rename to " + path, tmp);
   if (!s) {
     ::unlink(tmp.c_str());
+    return s;
+  }
+  int dir = ::open(DirName(path).c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dir >= 0) {
+    ::fsync(dir);
+    ::close(dir);
+  }
+  return Status::Ok();
+}
+
+Status WriteLogFile(const std::string& tmp_path, std::string_view bytes) {
+  int fd = ::open(tmp_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
+  if (fd < 0) return IoError("cannot create", tmp_path);
+  Status s = WriteAll(fd, bytes, tmp_path);
+  if (s && ::fsync(fd) != 0) s = IoError("fsync failed", tmp_path);
+  ::close(fd);
+  if (!s) ::unlink(tmp_path.c_str());
+  return s;
+}
+
+Status ReplaceLogFile(const std::string& tmp_path, std::string_view tail, const std::string& path) {
+  int fd = ::open(tmp_path.c_str(), O_WRONLY | O_APPEND | O_CLOEXEC);
+  if (fd < 0) return IoError("cannot open", tmp_path);
+  Status s = WriteAll(fd, tail, tmp_path);
+  if (s && ::fsync(fd) != 0) s = IoError("fsync failed", tmp_path);
+  ::close(fd);
+  if (s && ::rename(tmp_path.c_str(), path.c_str()) != 0) {
+    s = IoError("cannot rename to " + path, tmp_path);
+  }
+  if (!s) {
+    ::unlink(tmp_path.c_str());
     return s;
   }
   int dir = ::open(DirName(path).c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);

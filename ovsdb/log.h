@@ -81,6 +81,13 @@ class LogWriter {
 // written and fsynced, then renamed over `path`, and the directory fsynced.
 Status WriteLogAtomically(const std::string& path, const std::vector<Json>& records);
 
+// Phase one of a two-phase replace: writes `bytes` (formatted records) to a
+// new file `tmp_path` and fsyncs it.  Errors: ("I/O error", ...).
+Status WriteLogFile(const std::string& tmp_path, std::string_view bytes);
+// Phase two: appends `tail` to `tmp_path`, fsyncs it, renames it over
+// `path` and fsyncs the directory.  On error `tmp_path` is removed.
+Status ReplaceLogFile(const std::string& tmp_path, std::string_view tail, const std::string& path);
+
 }  // namespace spate::ovsdb
 
 #endif  // SPATE_OVSDB_LOG_H

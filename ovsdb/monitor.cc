@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <map>
+#include <optional>
 #include <utility>
 
 #include "ovsdb/json_codec.h"
@@ -12,80 +13,90 @@ namespace {
 
 Error SyntaxError(std::string details) { return Error("syntax error", std::move(details)); }
 
-// Reads select.{initial,insert,delete,modify}.
-Status ParseSelect(const TableSchema& ts, const Json& select, MonitoredTable* mt) {
+// Reads select.{initial,insert,delete,modify} into kSelect* bits.
+Status ParseSelect(const TableSchema& ts, const Json& select, uint8_t* bits) {
   if (!select.is_object()) {
     return SyntaxError("Parsing table " + ts.name + " select failed: Object expected.");
   }
-  const std::pair<const char*, bool*> flags[] = {{"initial", &mt->initial},
-                                                 {"insert", &mt->insert},
-                                                 {"delete", &mt->remove},
-                                                 {"modify", &mt->modify}};
-  for (const auto& [name, flag] : flags) {
+  const std::pair<const char*, uint8_t> flags[] = {{"initial", kSelectInitial},
+                                                   {"insert", kSelectInsert},
+                                                   {"delete", kSelectDelete},
+                                                   {"modify", kSelectModify}};
+  for (const auto& [name, bit] : flags) {
     auto it = select.find(name);
     if (it == select.end()) continue;
     if (!it->is_boolean()) {
       return SyntaxError("Parsing table " + ts.name + " select failed: Type mismatch for member '" +
                          name + "'.");
     }
-    *flag = it->get<bool>();
+    *bits = it->get<bool>() ? (*bits | bit) : (*bits & ~bit);
   }
   return Status::Ok();
 }
 
-// Adds the columns of one request to `columns` (all but _uuid if absent).
-Status ParseColumns(const TableSchema& ts, const Json& request, std::vector<int>* columns) {
+// Adds the columns of one request (all but _uuid if it names none) to
+// `mt` with select flags `bits`.  A column already monitored is an error.
+Status AddColumns(const TableSchema& ts, const Json& request, uint8_t bits, MonitoredTable* mt) {
+  auto add = [&](const ColumnSchema& c) -> Status {
+    if (std::find(mt->columns.begin(), mt->columns.end(), c.index) != mt->columns.end()) {
+      return SyntaxError("column " + c.name + " mentioned more than once");
+    }
+    mt->columns.push_back(c.index);
+    mt->selects.push_back(bits);
+    return Status::Ok();
+  };
   auto it = request.find("columns");
   if (it == request.end()) {
     for (const ColumnSchema& c : ts.columns) {
-      if (c.index != kUuidColumn) columns->push_back(c.index);
+      if (c.index == kUuidColumn) continue;
+      if (Status s = add(c); !s.ok()) return s;
     }
     return Status::Ok();
   }
   if (!it->is_array()) return SyntaxError("array expected");
-  std::vector<int> mine;
+  // Column by column, as Open vSwitch checks them.
   for (const Json& name : *it) {
     if (!name.is_string()) return SyntaxError("array of column names expected");
     const ColumnSchema* c = ts.FindColumn(name.get<std::string>());
     if (c == nullptr) return SyntaxError(name.get<std::string>() + " is not a valid column name");
-    if (std::find(mine.begin(), mine.end(), c->index) != mine.end()) {
-      return SyntaxError("column " + c->name + " mentioned more than once");
-    }
-    mine.push_back(c->index);
+    if (Status s = add(*c); !s.ok()) return s;
   }
-  columns->insert(columns->end(), mine.begin(), mine.end());
   return Status::Ok();
 }
 
 // Parses one <monitor-request> object into `mt` (merging with earlier ones).
-Status ParseRequest(const TableSchema& ts, const Json& request, bool first,
-                    MonitorVersion version, MonitoredTable* mt) {
+Status ParseRequest(const TableSchema& ts, const Json& request, MonitorVersion version,
+                    MonitoredTable* mt) {
   if (!request.is_object()) return SyntaxError("monitor-request must be object");
-  MonitoredTable one;
-  if (Status s = ParseColumns(ts, request, &one.columns); !s.ok()) return s;
+  uint8_t bits = kSelectInitial | kSelectInsert | kSelectDelete | kSelectModify;
   if (auto it = request.find("select"); it != request.end()) {
-    if (Status s = ParseSelect(ts, *it, &one); !s.ok()) return s;
+    if (Status s = ParseSelect(ts, *it, &bits); !s.ok()) return s;
   }
-  bool has_where = false;
+  if (Status s = AddColumns(ts, request, bits, mt); !s.ok()) return s;
+  std::optional<Condition> where;
   if (auto it = request.find("where"); it != request.end() && version != MonitorVersion::kV1) {
     Result<Condition> cond = Condition::FromJson(ts, *it, nullptr);
     if (!cond.ok()) return cond.error();
-    one.conditions.push_back(std::move(cond).value());
-    has_where = true;
+    where = std::move(cond).value();
   }
-  mt->columns.insert(mt->columns.end(), one.columns.begin(), one.columns.end());
-  mt->initial = first ? one.initial : (mt->initial || one.initial);
-  mt->insert = first ? one.insert : (mt->insert || one.insert);
-  mt->remove = first ? one.remove : (mt->remove || one.remove);
-  mt->modify = first ? one.modify : (mt->modify || one.modify);
+  mt->initial = mt->initial || (bits & kSelectInitial) != 0;
+  mt->insert = mt->insert || (bits & kSelectInsert) != 0;
+  mt->remove = mt->remove || (bits & kSelectDelete) != 0;
+  mt->modify = mt->modify || (bits & kSelectModify) != 0;
   // A request without "where" monitors every row (Normalize drops the rest).
-  mt->conditions.push_back(has_where ? std::move(one.conditions.back()) : Condition{});
+  mt->conditions.push_back(where ? std::move(*where) : Condition{});
   return Status::Ok();
 }
 
+// Sorts the columns (keeping each one's flags) and simplifies conditions.
 void Normalize(MonitoredTable* mt) {
-  std::sort(mt->columns.begin(), mt->columns.end());
-  mt->columns.erase(std::unique(mt->columns.begin(), mt->columns.end()), mt->columns.end());
+  std::vector<std::pair<int, uint8_t>> cols;
+  for (size_t i = 0; i < mt->columns.size(); ++i) cols.emplace_back(mt->columns[i], mt->selects[i]);
+  std::sort(cols.begin(), cols.end());
+  for (size_t i = 0; i < cols.size(); ++i) {
+    mt->columns[i] = cols[i].first;
+    mt->selects[i] = cols[i].second;
+  }
   // An empty condition (no clauses) is true: it subsumes every other one.
   for (const Condition& c : mt->conditions) {
     if (c.clauses.empty()) {
@@ -105,13 +116,12 @@ Status ParseTables(const Database& db, const Json& requests, MonitorVersion vers
     const TableSchema& ts = table->schema();
     MonitoredTable mt;
     mt.table = ts.index;
+    mt.initial = mt.insert = mt.remove = mt.modify = false;  // Unions below.
     if (it->is_array()) {
-      bool first = true;
       for (const Json& r : *it) {
-        if (Status s = ParseRequest(ts, r, first, version, &mt); !s.ok()) return s;
-        first = false;
+        if (Status s = ParseRequest(ts, r, version, &mt); !s.ok()) return s;
       }
-    } else if (Status s = ParseRequest(ts, *it, true, version, &mt); !s.ok()) {
+    } else if (Status s = ParseRequest(ts, *it, version, &mt); !s.ok()) {
       return s;
     }
     Normalize(&mt);
@@ -275,9 +285,11 @@ Result<std::unique_ptr<Monitor>> Monitor::Parse(const Database& db, const Json& 
 }
 
 Json Monitor::RowJson(const TableSchema& schema, const MonitoredTable& mt, const Datum* fields,
-                      bool omit_defaults) const {
+                      bool omit_defaults, uint8_t kind) const {
   Json row = Json::object();
-  for (int c : mt.columns) {
+  for (size_t i = 0; i < mt.columns.size(); ++i) {
+    if ((mt.selects[i] & kind) == 0) continue;
+    int c = mt.columns[i];
     const ColumnSchema& col = schema.columns[c];
     if (omit_defaults && fields[c].IsDefault(col.type)) continue;
     row[col.name] = fields[c].ToJson(col.type);
@@ -297,7 +309,8 @@ Json Monitor::Initial(const Database& db) const {
     for (const auto& [uuid, row] : table.rows()) {
       const Row* r = row.get();
       if (!mt.Matches(schema, [r](int c) -> const Datum& { return r->fields[c]; })) continue;
-      rows[uuid.ToString()] = Json{{kind, RowJson(schema, mt, r->fields.data(), v2)}};
+      rows[uuid.ToString()] =
+          Json{{kind, RowJson(schema, mt, r->fields.data(), v2, kSelectInitial)}};
     }
     if (!rows.empty()) updates[schema.name] = std::move(rows);
   }
@@ -324,25 +337,35 @@ void Monitor::AddRowUpdate(const Database& db, const MonitoredTable& mt, const R
   bool v1 = version_ == MonitorVersion::kV1;
   Json update;
   if (kind == ChangeKind::kModify) {
+    // Sent if any monitored column changed, with the changed columns
+    // whose own flags select modifications (OVS may so send an empty one).
+    bool any = false;
     Json old_or_diff = Json::object();
-    for (int c : mt.columns) {
+    for (size_t i = 0; i < mt.columns.size(); ++i) {
+      int c = mt.columns[i];
       if (!d.Changed(c)) continue;
+      any = true;
+      if ((mt.selects[i] & kSelectModify) == 0) continue;
       const ColumnSchema& col = schema.columns[c];
       // update2 sends a scalar's new value and a set's or map's diff.
       old_or_diff[col.name] = v1 || col.type.IsScalar()
                                   ? (v1 ? d.Old(c) : d.new_fields[c]).ToJson(col.type)
                                   : Datum::Diff(d.Old(c), d.new_fields[c]).ToJson(col.type);
     }
-    if (old_or_diff.empty()) return;  // No monitored column changed.
+    if (!any) return;  // No monitored column changed.
     update = v1 ? Json{{"old", std::move(old_or_diff)},
-                       {"new", RowJson(schema, mt, d.new_fields, false)}}
+                       {"new", RowJson(schema, mt, d.new_fields, false, kSelectModify)}}
                 : Json{{"modify", std::move(old_or_diff)}};
   } else if (kind == ChangeKind::kInsert) {
     // A row moved into the condition by a modification is sent whole.
-    update = Json{{v1 ? "new" : "insert", RowJson(schema, mt, d.new_fields, !v1)}};
+    update = Json{{v1 ? "new" : "insert", RowJson(schema, mt, d.new_fields, !v1, kSelectInsert)}};
   } else if (v1) {
     Json old = Json::object();
-    for (int c : mt.columns) old[schema.columns[c].name] = d.Old(c).ToJson(schema.columns[c].type);
+    for (size_t i = 0; i < mt.columns.size(); ++i) {
+      if ((mt.selects[i] & kSelectDelete) == 0) continue;
+      const ColumnSchema& col = schema.columns[mt.columns[i]];
+      old[col.name] = d.Old(mt.columns[i]).ToJson(col.type);
+    }
     update = Json{{"old", std::move(old)}};
   } else {
     update = Json{{"delete", nullptr}};
@@ -403,7 +426,7 @@ Result<Json> Monitor::ChangeConditions(const Database& db, const Json& changes) 
       bool is = after.Matches(schema, view);
       if (was == is) continue;
       updates[schema.name][uuid.ToString()] =
-          is ? Json{{"insert", RowJson(schema, mt, r->fields.data(), true)}}
+          is ? Json{{"insert", RowJson(schema, mt, r->fields.data(), true, kSelectInsert)}}
              : Json{{"delete", nullptr}};
     }
     mt.conditions = std::move(after.conditions);

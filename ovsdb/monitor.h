@@ -23,6 +23,7 @@
 #define SPATE_OVSDB_MONITOR_H
 
 #include <cstddef>
+#include <cstdint>
 #include <deque>
 #include <memory>
 #include <optional>
@@ -95,14 +96,26 @@ class TxnHistory {
   std::deque<HistoryTxn> txns_;  // Oldest first.
 };
 
-// What one monitor watches in one table.
+// Bits of a <monitor-select>, kept per column.
+inline constexpr uint8_t kSelectInitial = 1;  // select.initial.
+inline constexpr uint8_t kSelectInsert = 2;   // select.insert.
+inline constexpr uint8_t kSelectDelete = 4;   // select.delete.
+inline constexpr uint8_t kSelectModify = 8;   // select.modify.
+
+// What one monitor watches in one table.  Several <monitor-request>s for
+// one table are merged as Open vSwitch merges them: their columns must be
+// disjoint ("column C mentioned more than once"), each column keeps the
+// select flags of the request that named it, the table's flags are their
+// union, and a row change is sent when the table's flags select its kind,
+// carrying only the columns whose own flags select it.
 struct MonitoredTable {
   int table = 0;              // Table index.
   std::vector<int> columns;   // Monitored columns, ascending.
-  bool initial = true;        // select.initial.
-  bool insert = true;         // select.insert.
-  bool remove = true;         // select.delete.
-  bool modify = true;         // select.modify.
+  std::vector<uint8_t> selects;  // Parallel to columns: kSelect* bits.
+  bool initial = true;        // Union of the requests' select.initial.
+  bool insert = true;         // ... select.insert.
+  bool remove = true;         // ... select.delete.
+  bool modify = true;         // ... select.modify.
   // Row filter: a row is monitored if any condition holds; empty = all.
   std::vector<Condition> conditions;
 
@@ -132,8 +145,9 @@ class Monitor {
   explicit Monitor(MonitorVersion version) : version_(version) {}
   void AddRowUpdate(const Database& db, const MonitoredTable& mt, const RowDelta& d,
                     Json* table_updates) const;
+  // The columns of `mt` whose select flags include `kind` (kSelect*).
   Json RowJson(const TableSchema& schema, const MonitoredTable& mt, const Datum* fields,
-               bool omit_defaults) const;
+               bool omit_defaults, uint8_t kind) const;
 
   MonitorVersion version_;              // Notification format.
   std::vector<MonitoredTable> tables_;  // Ascending table index.

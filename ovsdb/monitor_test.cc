@@ -88,6 +88,46 @@ TEST_F(MonitorTest, V1AndV2Formats) {
   EXPECT_EQ(Updates(*db_, *only_name, *ext), json::object());
 }
 
+// Several requests for one table: each column keeps its own select flags
+// (the expected updates are what Debian's ovsdb-server 3.1 sent for the
+// same requests and transactions).
+TEST_F(MonitorTest, MergedRequestsKeepPerColumnSelect) {
+  json map_kv = json::array({"map", json::array({json::array({"k", "v"})})});
+  Run({{"op", "insert"}, {"table", "Logical_Switch"}, {"row", {{"name", "a"}, {"external_ids", map_kv}}}});
+  json req = {{"Logical_Switch",
+               json::array({{{"columns", {"name"}},
+                             {"select", {{"initial", false}, {"insert", true},
+                                         {"delete", false}, {"modify", false}}}},
+                            {{"columns", {"external_ids"}},
+                             {"select", {{"initial", true}, {"insert", false},
+                                         {"delete", true}, {"modify", true}}}}})}};
+  auto v1 = Make(req, MonitorVersion::kV1);
+  auto v2 = Make(req, MonitorVersion::kV2);
+  EXPECT_EQ(v2->Initial(*db_)["Logical_Switch"].begin().value(),
+            json({{"initial", {{"external_ids", map_kv}}}}));
+  // Only "name" changed, and it does not select modify: OVS still sends
+  // the row, with no changed column in it.
+  auto mod = Rename("a", "b");
+  EXPECT_EQ(Updates(*db_, *v2, *mod)["Logical_Switch"].begin().value(), json({{"modify", json::object()}}));
+  EXPECT_EQ(Updates(*db_, *v1, *mod)["Logical_Switch"].begin().value(),
+            json({{"old", json::object()}, {"new", {{"external_ids", map_kv}}}}));
+  auto ins = Run({{"op", "insert"}, {"table", "Logical_Switch"},
+                  {"row", {{"name", "c"}, {"external_ids", map_kv}}}});
+  EXPECT_EQ(Updates(*db_, *v2, *ins)["Logical_Switch"].begin().value(), json({{"insert", {{"name", "c"}}}}));
+  auto del = Run({{"op", "delete"}, {"table", "Logical_Switch"}, {"where", {{"name", "==", "c"}}}});
+  EXPECT_EQ(Updates(*db_, *v1, *del)["Logical_Switch"].begin().value(),
+            json({{"old", {{"external_ids", map_kv}}}}));
+  // Columns named twice, in one request or across two, are refused.
+  auto dup = Monitor::Parse(
+      *db_, {{"Logical_Switch", json::array({{{"columns", {"name"}}}, {{"columns", {"name", "nope"}}}})}},
+      MonitorVersion::kV2);
+  ASSERT_FALSE(dup.ok());
+  EXPECT_EQ(dup.error().details(), "column name mentioned more than once");
+  auto all_twice = Monitor::Parse(*db_, {{"Logical_Switch", json::array({json::object(), json::object()})}},
+                                  MonitorVersion::kV1);
+  ASSERT_FALSE(all_twice.ok());
+}
+
 TEST_F(MonitorTest, ConditionMovesRowsInAndOut) {
   Insert("a");
   auto m = Make({{"Logical_Switch", json::array({{{"columns", {"name"}}, {"where", {{"name", "==", "b"}}}}})}},

@@ -17,6 +17,9 @@ namespace {
 
 constexpr std::chrono::milliseconds kTcpProbe{5000};     // As Open vSwitch.
 constexpr std::chrono::milliseconds kCompactCheck{60000};  // Policy check period.
+// Databases with fewer rows are compacted on the loop thread (a few ms);
+// larger ones write their snapshot on a thread (CompactionJob).
+constexpr size_t kInlineCompactionRows = 5000;
 
 }  // namespace
 
@@ -38,6 +41,11 @@ OvsdbServer::OvsdbServer(common::EventLoop& loop, common::Vlog& vlog, ServerOpti
 }
 
 OvsdbServer::~OvsdbServer() {
+  if (compactor_.joinable()) {
+    compactor_.join();  // Its post is then dropped, so drop its file too.
+    if (compacting_job_) compacting_job_->Discard();
+  }
+  if (barrier_) FinishBarrier();  // Durable commits reach the disk.
   retry_timer_.Cancel();
   compact_timer_.Cancel();
   actives_.clear();
@@ -51,6 +59,7 @@ OvsdbServer::~OvsdbServer() {
 Status OvsdbServer::AddDatabase(const std::string& path) {
   FileOptions fo;
   fo.sync_every_commit = options_.sync_every_commit;
+  fo.group_commit = true;  // FinishBarrier() writes and fsyncs.
   Result<std::unique_ptr<DatabaseFile>> file = DatabaseFile::Open(path, fo);
   if (!file.ok()) return file.error();
   if (!(*file)->recovery_message().empty()) {
@@ -73,26 +82,30 @@ Status OvsdbServer::RemoveDatabase(const std::string& name) {
   auto it = dbs_.find(name);
   if (it == dbs_.end() || name == kServerDbName) return Error("ovsdb error", "Failed to find the database.");
   Db& db = *it->second;
-  // Clients that are not change aware are disconnected (as Open vSwitch);
-  // the others get monitor_canceled for each of their monitors.
+  if (db.file && db.file->flush_pending()) {
+    if (Status s = db.file->Flush(); !s.ok()) {
+      vlog_.Log(log_, common::LogLevel::kErr, name + ": " + s.error().details());
+    }
+  }
+  // As Open vSwitch: change-aware clients get monitor_canceled for each of
+  // their monitors of it; every other client is disconnected, whether or
+  // not it used this database.
   std::vector<Session*> to_close;
   for (auto& [session, client] : clients_) {
-    bool uses = false;
+    if (!client->change_aware) to_close.push_back(session);
     for (auto m = client->monitors.begin(); m != client->monitors.end();) {
       if (m->second->db != &db) {
         ++m;
         continue;
       }
-      uses = true;
       if (client->change_aware) {
-        session->Send(Message::Notification("monitor_canceled", Json::array({m->second->id})));
+        Send(*client, Message::Notification("monitor_canceled", Json::array({m->second->id})));
       }
-      m = client->monitors.erase(m);
+      m = client->monitors.erase(m);  // Before `db` goes away.
     }
-    if (uses && !client->change_aware) to_close.push_back(session);
   }
   for (auto& txn : db.blocked) {
-    txn->client->session->Send(Message::ErrorReply("canceled", txn->id));
+    Send(*txn->client, Message::ErrorReply("canceled", txn->id));
   }
   UpdateServerDb(db, false);
   dbs_.erase(it);
@@ -124,14 +137,66 @@ Status OvsdbServer::Compact(const std::string& name) {
 void OvsdbServer::MaybeCompact() {
   int64_t now = WallClockMs();
   for (auto& [name, db] : dbs_) {
-    if (db->file && db->file->ShouldCompact(now, options_.compaction)) {
-      if (Status s = db->file->Compact(now); !s.ok()) {
-        db->file->NoteCompactionFailure(now);
-        vlog_.Log(log_, common::LogLevel::kWarn, name + ": compaction failed: " + s.error().details());
-      }
-    }
+    if (db->file && db->file->ShouldCompact(now, options_.compaction)) CompactOne(name, *db, now);
   }
   compact_timer_.Start(kCompactCheck, [this]() { MaybeCompact(); });
+}
+
+void OvsdbServer::CompactOne(const std::string& name, Db& db, int64_t now) {
+  size_t rows = 0;
+  const Database& d = db.database();
+  for (size_t t = 0; t < d.n_tables(); ++t) rows += d.table(static_cast<int>(t)).size();
+  if (rows < kInlineCompactionRows) {  // A few ms: not worth a thread.
+    uint64_t before = db.file->file_bytes();
+    if (Status s = db.file->Compact(now); !s.ok()) {
+      db.file->NoteCompactionFailure(now);
+      vlog_.Log(log_, common::LogLevel::kWarn, name + ": compaction failed: " + s.error().details());
+      return;
+    }
+    vlog_.Log(log_, common::LogLevel::kInfo,
+              name + ": compacted database from " + std::to_string(before) + " to " +
+                  std::to_string(db.file->file_bytes()) + " bytes");
+    return;
+  }
+  if (compactor_.joinable()) return;  // One background compaction at a time.
+  Result<std::shared_ptr<CompactionJob>> job = db.file->StartCompaction(now);
+  if (!job.ok()) {
+    db.file->NoteCompactionFailure(now);
+    vlog_.Log(log_, common::LogLevel::kWarn, name + ": compaction failed: " + job.error().details());
+    return;
+  }
+  // The snapshot is taken; formatting and writing it run on a thread while
+  // clients keep committing (their records are kept for the new file).
+  common::EventLoop* loop = &loop_;
+  compacting_job_ = *job;
+  compactor_ = std::thread([this, loop, name, j = std::move(job).value(),
+                            alive = std::weak_ptr<bool>(alive_)]() {
+    Status s = j->Run();
+    loop->Post([this, name, j, s, alive]() {
+      if (alive.lock()) FinishCompaction(name, *j, s);
+    });
+  });
+}
+
+void OvsdbServer::FinishCompaction(const std::string& name, CompactionJob& job,
+                                   const Status& run_status) {
+  compactor_.join();  // It posted this and is returning.
+  compacting_job_.reset();
+  auto it = dbs_.find(name);
+  if (it == dbs_.end() || !it->second->file) {  // Removed meanwhile.
+    job.Discard();
+    return;
+  }
+  DatabaseFile& file = *it->second->file;
+  uint64_t before = file.file_bytes();
+  int64_t now = WallClockMs();
+  if (Status s = file.FinishCompaction(job, run_status, now); !s.ok()) {
+    vlog_.Log(log_, common::LogLevel::kWarn, name + ": compaction failed: " + s.error().details());
+    return;
+  }
+  vlog_.Log(log_, common::LogLevel::kInfo,
+            name + ": compacted database from " + std::to_string(before) + " to " +
+                std::to_string(file.file_bytes()) + " bytes");
 }
 
 Status OvsdbServer::AddRemote(const std::string& name) {
@@ -197,6 +262,64 @@ std::string OvsdbServer::MemoryReport() const {
          " sessions:" + std::to_string(clients_.size());
 }
 
+// ------------------------------------------------------------ output
+
+void OvsdbServer::Send(Client& client, const Message& msg) {
+  if (!barrier_) {
+    client.session->Send(msg);
+    return;
+  }
+  if (!client.holding) {
+    client.holding = true;
+    holding_.push_back(&client);
+  }
+  msg.AppendTo(client.held);
+}
+
+void OvsdbServer::SendText(Client& client, std::string_view text) {
+  if (!barrier_) {
+    client.session->SendText(text);
+    return;
+  }
+  if (!client.holding) {
+    client.holding = true;
+    holding_.push_back(&client);
+  }
+  client.held.append(text);
+}
+
+void OvsdbServer::BeginBarrier() {
+  if (barrier_) return;
+  barrier_ = true;
+  // Posted behind the reads already queued in this round, so every commit
+  // they carry shares the one fsync.
+  loop_.Post([this, alive = std::weak_ptr<bool>(alive_)]() {
+    if (alive.lock()) FinishBarrier();
+  });
+}
+
+void OvsdbServer::FinishBarrier() {
+  int64_t now = WallClockMs();
+  for (auto& [name, db] : dbs_) {
+    if (!db->file || !db->file->flush_pending()) continue;
+    if (Status s = db->file->Flush(); !s.ok()) {
+      vlog_.Log(log_, common::LogLevel::kErr, name + ": " + s.error().details());
+    }
+    // The policy is checked after each round of commits (a few compares),
+    // so a busy database is compacted as soon as it qualifies.
+    if (db->file->ShouldCompact(now, options_.compaction)) CompactOne(name, *db, now);
+  }
+  barrier_ = false;
+  std::vector<Client*> clients;
+  clients.swap(holding_);
+  for (Client* c : clients) {
+    c->holding = false;
+    std::string text;
+    text.swap(c->held);
+    c->session->SendText(text);
+  }
+}
+
 // ------------------------------------------------------------ sessions
 
 void OvsdbServer::OnAccept(std::shared_ptr<Session> session) {
@@ -231,6 +354,9 @@ void OvsdbServer::OnClose(Session& session) {
   }
   client.monitors.clear();
   ReleaseLocks(client);
+  if (client.holding) {
+    holding_.erase(std::remove(holding_.begin(), holding_.end(), &client), holding_.end());
+  }
   clients_.erase(it);  // Drops our reference; pending I/O holds its own.
 }
 
@@ -241,7 +367,6 @@ void OvsdbServer::Dispatch(Client& client, Message&& msg) {
     return;  // Other notifications (and replies) need no answer.
   }
   if (msg.type != common::MessageType::kRequest) return;
-  Session& s = *client.session;
   if (m == "transact") {
     if (Db* db = LookupDb(client, msg)) HandleTransact(client, std::move(msg), *db);
   } else if (m == "monitor_cond" || m == "monitor" || m == "monitor_cond_since") {
@@ -254,33 +379,33 @@ void OvsdbServer::Dispatch(Client& client, Message&& msg) {
     HandleMonitorCancel(client, std::move(msg));
   } else if (m == "get_schema") {
     if (Db* db = LookupDb(client, msg)) {
-      s.Send(Message::Reply(db->database().schema().ToJson(), msg.id));
+      Send(client, Message::Reply(db->database().schema().ToJson(), msg.id));
     }
   } else if (m == "list_dbs") {
-    s.Send(Message::Reply(DatabaseNames(), msg.id));
+    Send(client, Message::Reply(DatabaseNames(), msg.id));
   } else if (m == "lock" || m == "steal") {
     HandleLock(client, std::move(msg), m == "steal");
   } else if (m == "unlock") {
     HandleUnlock(client, std::move(msg));
   } else if (m == "get_server_id") {
-    s.Send(Message::Reply(server_id_, msg.id));
+    Send(client, Message::Reply(server_id_, msg.id));
   } else if (m == "set_db_change_aware") {
     if (msg.params.size() != 1 || !msg.params[0].is_boolean()) {
-      s.Send(Message::ErrorReply(
+      Send(client, Message::ErrorReply(
           SyntaxErrorJson(msg.params, "set_db_change_aware: true or false parameter expected"),
           msg.id));
       return;
     }
     client.change_aware = msg.params[0].get<bool>();
-    s.Send(Message::Reply(Json::object(), msg.id));
+    Send(client, Message::Reply(Json::object(), msg.id));
   } else {
-    s.Send(Message::ErrorReply("unknown method", msg.id));
+    Send(client, Message::ErrorReply("unknown method", msg.id));
   }
 }
 
 OvsdbServer::Db* OvsdbServer::LookupDb(Client& client, const Message& msg) {
   if (msg.params.empty() || !msg.params[0].is_string()) {
-    client.session->Send(Message::ErrorReply(
+    Send(client, Message::ErrorReply(
         SyntaxErrorJson(msg.params, msg.method + " request params must begin with <db-name>"),
         msg.id));
     return nullptr;
@@ -291,7 +416,7 @@ OvsdbServer::Db* OvsdbServer::LookupDb(Client& client, const Message& msg) {
     Json err{{"error", "unknown database"},
              {"details", msg.method + " request specifies unknown database " + name},
              {"syntax", DumpJson(msg.params)}};
-    client.session->Send(Message::ErrorReply(std::move(err), msg.id));
+    Send(client, Message::ErrorReply(std::move(err), msg.id));
     return nullptr;
   }
   return it->second.get();
@@ -337,8 +462,9 @@ bool OvsdbServer::RunTransaction(PendingTxn& txn, Db& db) {
     return false;
   }
   txn.deadline_ms = -1;
+  if (db.file && db.file->flush_pending()) BeginBarrier();
   if (r.changes) Commit(db, *r.changes);  // Updates go out before the reply.
-  txn.client->session->Send(Message::Reply(std::move(r.reply), txn.id));
+  Send(*txn.client, Message::Reply(std::move(r.reply), txn.id));
   return r.changes != nullptr;
 }
 
@@ -386,7 +512,7 @@ void OvsdbServer::HandleCancel(Client& client, const Message& msg) {
     auto& b = db->blocked;
     for (auto it = b.begin(); it != b.end(); ++it) {
       if ((*it)->client == &client && (*it)->id == msg.params[0]) {
-        client.session->Send(Message::ErrorReply("canceled", (*it)->id));
+        Send(client, Message::ErrorReply("canceled", (*it)->id));
         b.erase(it);
         ArmRetryTimer();
         return;
@@ -398,17 +524,16 @@ void OvsdbServer::HandleCancel(Client& client, const Message& msg) {
 // ------------------------------------------------------------ locks
 
 void OvsdbServer::HandleLock(Client& client, Message&& msg, bool steal) {
-  Session& s = *client.session;
   const std::string method = steal ? "steal" : "lock";
   if (msg.params.size() != 1 || !msg.params[0].is_string() ||
       !IsValidId(msg.params[0].get_ref<const std::string&>())) {
-    s.Send(Message::ErrorReply(SyntaxErrorJson(msg.params, method + " request params must be <id>"),
+    Send(client, Message::ErrorReply(SyntaxErrorJson(msg.params, method + " request params must be <id>"),
                                msg.id));
     return;
   }
   const std::string name = msg.params[0].get<std::string>();
   if (client.locks.count(name) != 0) {
-    s.Send(Message::ErrorReply(
+    Send(client, Message::ErrorReply(
         SyntaxErrorJson(msg.params, "must issue \"unlock\" before new \"" + method + "\""), msg.id));
     return;
   }
@@ -416,31 +541,30 @@ void OvsdbServer::HandleLock(Client& client, Message&& msg, bool steal) {
   std::deque<Client*>& waiters = locks_[name];
   if (steal) {
     if (!waiters.empty()) {
-      waiters.front()->session->Send(Message::Notification("stolen", Json::array({name})));
+      Send(*waiters.front(), Message::Notification("stolen", Json::array({name})));
     }
     waiters.push_front(&client);
   } else {
     waiters.push_back(&client);
   }
   bool owner = waiters.front() == &client;
-  s.Send(Message::Reply(Json{{"locked", owner}}, msg.id));
+  Send(client, Message::Reply(Json{{"locked", owner}}, msg.id));
 }
 
 void OvsdbServer::HandleUnlock(Client& client, Message&& msg) {
-  Session& s = *client.session;
   if (msg.params.size() != 1 || !msg.params[0].is_string()) {
-    s.Send(Message::ErrorReply(SyntaxErrorJson(msg.params, "unlock request params must be <id>"),
+    Send(client, Message::ErrorReply(SyntaxErrorJson(msg.params, "unlock request params must be <id>"),
                                msg.id));
     return;
   }
   const std::string name = msg.params[0].get<std::string>();
   if (client.locks.erase(name) == 0) {
-    s.Send(Message::ErrorReply(
+    Send(client, Message::ErrorReply(
         SyntaxErrorJson(msg.params, "unlock: \"unlock\" without \"lock\" or \"steal\""), msg.id));
     return;
   }
   DropWaiter(client, name);
-  s.Send(Message::Reply(Json::object(), msg.id));
+  Send(client, Message::Reply(Json::object(), msg.id));
 }
 
 void OvsdbServer::DropWaiter(Client& client, const std::string& name) {
@@ -452,7 +576,7 @@ void OvsdbServer::DropWaiter(Client& client, const std::string& name) {
   if (waiters.empty()) {
     locks_.erase(it);
   } else if (was_owner) {
-    waiters.front()->session->Send(Message::Notification("locked", Json::array({name})));
+    Send(*waiters.front(), Message::Notification("locked", Json::array({name})));
   }
 }
 

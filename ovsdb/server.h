@@ -24,6 +24,16 @@
 // monitored it and are not "db change aware" (Open vSwitch disconnects every
 // such client) and sends monitor_canceled to those that are.
 //
+// Group commit: database files are opened with FileOptions::group_commit.
+// From the first commit of an event-loop round on, every message the
+// server sends (to any client) is held; a callback posted behind the
+// round's reads writes each file's buffered records with one write(2),
+// fsyncs it once if any of them was durable, and then releases the held
+// output in order.  So no reply or update leaves before its record is
+// written (and, if durable, fsynced), and a round of N commits from one or
+// many clients costs one write and at most one fsync.  A failed write or
+// fsync is logged and makes every later commit to that database fail.
+//
 // Thread-safety: none; create and use on the EventLoop's thread.
 #ifndef SPATE_OVSDB_SERVER_H
 #define SPATE_OVSDB_SERVER_H
@@ -33,6 +43,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "common/event_loop.h"
@@ -97,6 +108,12 @@ class OvsdbServer {
   void OnClose(common::Session& session);
   void Dispatch(Client& client, common::Message&& msg);
 
+  // Every message to a client goes through these (held during a barrier).
+  void Send(Client& client, const common::Message& msg);
+  void SendText(Client& client, std::string_view text);
+  void BeginBarrier();
+  void FinishBarrier();
+
   Db* LookupDb(Client& client, const common::Message& msg);
   void HandleTransact(Client& client, common::Message&& msg, Db& db);
   bool RunTransaction(PendingTxn& txn, Db& db);
@@ -118,6 +135,8 @@ class OvsdbServer {
   void UpdateServerDb(const Db& db, bool add);
   void ServerDbTransact(const Json& params);
   void MaybeCompact();
+  void CompactOne(const std::string& name, Db& db, int64_t now);
+  void FinishCompaction(const std::string& name, CompactionJob& job, const Status& run_status);
 
   common::EventLoop& loop_;              // Runs everything.
   common::Vlog& vlog_;                   // Logging.
@@ -131,6 +150,11 @@ class OvsdbServer {
   std::map<std::string, std::deque<Client*>> locks_;    // Waiters; front owns.
   common::Timer retry_timer_;            // Earliest blocked-wait deadline.
   common::Timer compact_timer_;          // Periodic compaction check.
+  bool barrier_ = false;                 // Commits await FinishBarrier().
+  std::vector<Client*> holding_;         // Clients with held output.
+  std::thread compactor_;                // Background compaction, if any.
+  std::shared_ptr<CompactionJob> compacting_job_;  // Its job.
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);  // For posts.
 };
 
 // Registers ovsdb-server's control commands on `unixctl`: exit (stops

@@ -25,6 +25,7 @@ Json SyntaxErrorJson(const Json& syntax, const std::string& details);
 struct ClientMonitor {
   Json id;                           // The client's monitor id.
   common::Session* session = nullptr;  // The client's connection.
+  OvsdbServer::Client* client = nullptr;  // Its owner (sends go through it).
   std::string request_key;           // Version + request text: equal keys
                                      // get equal updates (encoded once).
   OvsdbServer::Db* db = nullptr;     // Monitored database.
@@ -44,6 +45,8 @@ struct OvsdbServer::Client {
   std::map<std::string, std::unique_ptr<ClientMonitor>> monitors;  // By id text.
   std::set<std::string> locks;               // Locks held or waited for.
   bool change_aware = false;                 // set_db_change_aware(true).
+  bool holding = false;                      // Output held for a group fsync.
+  std::string held;                          // Held messages' JSON texts.
 };
 
 struct OvsdbServer::PendingTxn {

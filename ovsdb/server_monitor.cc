@@ -75,29 +75,28 @@ void OvsdbServer::Commit(Db& db, const ChangeSet& changes) {
     text += ',';
     text += it->second;
     text += "]}";
-    cm->session->SendText(text);
+    SendText(*cm->client, text);
   }
 }
 
 void OvsdbServer::HandleMonitor(Client& client, Message&& msg, MonitorVersion version) {
-  Session& s = *client.session;
   Db* db = LookupDb(client, msg);
   if (db == nullptr) return;
   size_t want = version == MonitorVersion::kV3 ? 4 : 3;
   if (msg.params.size() != want) {
-    s.Send(Message::ErrorReply(SyntaxErrorJson(msg.params, "invalid parameters"), msg.id));
+    Send(client, Message::ErrorReply(SyntaxErrorJson(msg.params, "invalid parameters"), msg.id));
     return;
   }
   std::string key = DumpJson(msg.params[1]);
   if (client.monitors.count(key) != 0) {
-    s.Send(Message::ErrorReply(SyntaxErrorJson(msg.params[1], "duplicate monitor ID"), msg.id));
+    Send(client, Message::ErrorReply(SyntaxErrorJson(msg.params[1], "duplicate monitor ID"), msg.id));
     return;
   }
   std::optional<Uuid> since;
   if (version == MonitorVersion::kV3) {
     if (msg.params[3].is_string()) since = Uuid::Parse(msg.params[3].get<std::string>());
     if (!since) {
-      s.Send(Message::ErrorReply(SyntaxErrorJson(msg.params[3], "last-txn-id must be a UUID"),
+      Send(client, Message::ErrorReply(SyntaxErrorJson(msg.params[3], "last-txn-id must be a UUID"),
                                  msg.id));
       return;
     }
@@ -107,7 +106,7 @@ void OvsdbServer::HandleMonitor(Client& client, Message&& msg, MonitorVersion ve
   if (!monitor.ok()) {
     Json err = ErrorObject(monitor.error());
     err["syntax"] = DumpJson(msg.params[2]);
-    s.Send(Message::ErrorReply(std::move(err), msg.id));
+    Send(client, Message::ErrorReply(std::move(err), msg.id));
     return;
   }
   Json result;
@@ -128,27 +127,27 @@ void OvsdbServer::HandleMonitor(Client& client, Message&& msg, MonitorVersion ve
   cm->id = msg.params[1];
   cm->request_key = std::to_string(static_cast<int>(version)) + DumpJson(msg.params[2]);
   cm->db = db;
-  cm->session = &s;
+  cm->session = client.session;
+  cm->client = &client;
   cm->monitor = std::move(monitor).value();
   db->monitors.push_back(cm.get());
   client.monitors[key] = std::move(cm);
-  s.Send(Message::Reply(std::move(result), msg.id));
+  Send(client, Message::Reply(std::move(result), msg.id));
 }
 
 void OvsdbServer::HandleMonitorCondChange(Client& client, Message&& msg) {
-  Session& s = *client.session;
   if (msg.params.size() != 3) {
-    s.Send(Message::ErrorReply(SyntaxErrorJson(msg.params, "invalid parameters"), msg.id));
+    Send(client, Message::ErrorReply(SyntaxErrorJson(msg.params, "invalid parameters"), msg.id));
     return;
   }
   auto it = client.monitors.find(DumpJson(msg.params[0]));
   if (it == client.monitors.end() || it->second->monitor->version() == MonitorVersion::kV1) {
-    s.Send(Message::ErrorReply(SyntaxErrorJson(msg.params[0], "unknown monitor session"), msg.id));
+    Send(client, Message::ErrorReply(SyntaxErrorJson(msg.params[0], "unknown monitor session"), msg.id));
     return;
   }
   std::string new_key = DumpJson(msg.params[1]);
   if (new_key != it->first && client.monitors.count(new_key) != 0) {
-    s.Send(Message::ErrorReply(SyntaxErrorJson(msg.params[1], "duplicate monitor ID"), msg.id));
+    Send(client, Message::ErrorReply(SyntaxErrorJson(msg.params[1], "duplicate monitor ID"), msg.id));
     return;
   }
   ClientMonitor& cm = *it->second;
@@ -156,7 +155,7 @@ void OvsdbServer::HandleMonitorCondChange(Client& client, Message&& msg) {
   cm.request_key = "changed:" + std::to_string(reinterpret_cast<uintptr_t>(&cm));
   Result<Json> updates = cm.monitor->ChangeConditions(cm.db->database(), msg.params[2]);
   if (!updates.ok()) {
-    s.Send(Message::ErrorReply(ErrorObject(updates.error()), msg.id));
+    Send(client, Message::ErrorReply(ErrorObject(updates.error()), msg.id));
     return;
   }
   if (new_key != it->first) {
@@ -171,24 +170,23 @@ void OvsdbServer::HandleMonitorCondChange(Client& client, Message&& msg) {
     Json params = Json::array({now.id});
     if (v == MonitorVersion::kV3) params.push_back(now.db->last_txn.ToString());
     params.push_back(std::move(updates).value());
-    s.Send(Message::Notification(NotificationName(v), std::move(params)));
+    Send(client, Message::Notification(NotificationName(v), std::move(params)));
   }
-  s.Send(Message::Reply(Json::object(), msg.id));
+  Send(client, Message::Reply(Json::object(), msg.id));
 }
 
 void OvsdbServer::HandleMonitorCancel(Client& client, Message&& msg) {
-  Session& s = *client.session;
   if (msg.params.size() != 1) {
-    s.Send(Message::ErrorReply(SyntaxErrorJson(msg.params, "invalid parameters"), msg.id));
+    Send(client, Message::ErrorReply(SyntaxErrorJson(msg.params, "invalid parameters"), msg.id));
     return;
   }
   auto it = client.monitors.find(DumpJson(msg.params[0]));
   if (it == client.monitors.end()) {
-    s.Send(Message::ErrorReply("unknown monitor", msg.id));
+    Send(client, Message::ErrorReply("unknown monitor", msg.id));
     return;
   }
   client.monitors.erase(it);
-  s.Send(Message::Reply(Json::object(), msg.id));
+  Send(client, Message::Reply(Json::object(), msg.id));
 }
 
 // ------------------------------------------------------------ _Server
@@ -233,7 +231,10 @@ void OvsdbServer::ServerDbTransact(const Json& params) {
   opts.now_ms = WallClockMs();
   opts.start_ms = opts.now_ms;
   TransactResult r = Transact(*it->second->mem, params, opts);
-  if (r.changes) Commit(*it->second, *r.changes);
+  if (!r.changes) return;
+  Commit(*it->second, *r.changes);
+  // A "wait" on _Server (e.g. ovsdb-client wait DB added) is re-run now.
+  RetryBlocked(*it->second);
 }
 
 }  // namespace spate::ovsdb

@@ -240,6 +240,9 @@ TEST_F(ServerTest, MonitorCondSinceSendsOnlyWhatWasMissed) {
 
 TEST_F(ServerTest, ServerDatabaseIsMonitorable) {
   RawClient c(sock());
+  RawClient unaware(sock());  // Uses no database; still disconnected (as OVS).
+  ASSERT_TRUE(c.Request("set_db_change_aware", json::array({true}), 0));
+  ASSERT_TRUE(c.Reply(0).has_value());
   json req = {{"Database", json::array({{{"columns", {"name", "model", "connected", "leader"}}}})}};
   ASSERT_TRUE(c.Request("monitor_cond", json::array({"_Server", 1, req}), 1));
   json rows = c.Reply(1)->result["Database"];
@@ -256,6 +259,7 @@ TEST_F(ServerTest, ServerDatabaseIsMonitorable) {
   ASSERT_TRUE(u.has_value());
   EXPECT_EQ(u->method, "update2");
   EXPECT_EQ(u->params[1]["Database"].begin().value(), json({{"delete", nullptr}}));
+  EXPECT_TRUE(unaware.Closed(10s));
 }
 
 TEST_F(ServerTest, MonitorCancelEchoAndDeepInput) {

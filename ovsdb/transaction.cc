@@ -256,7 +256,10 @@ OpResult DoInsert(OpParser& p, OpContext& ctx, const Json& op) {
   if (!uuid) return uuid.error();
   if (Status s = p.Finish(); !s) return ParseFailure(s.error(), ctx);
   const TableSchema& ts = **t;
-  if (ctx.txn->Find(ts.index, *uuid) || ctx.txn->db().table(ts.index).Find(*uuid)) {
+  // Only a client-chosen "uuid" can collide: random (v4) ones are not
+  // looked up (a cache miss per insert on a large table), as in OVS.
+  bool chosen = op.contains("uuid");
+  if (chosen && (ctx.txn->Find(ts.index, *uuid) || ctx.txn->db().table(ts.index).Find(*uuid))) {
     return Error("duplicate uuid",
                  "This UUID would duplicate a UUID already present within the table "
                  "or deleted within the same transaction.");
@@ -381,14 +384,24 @@ OpResult DoDelete(OpParser& p, OpContext& ctx, const Json&) {
 Status EvaluateWait(OpContext& ctx, const TableSchema& t, const Json& op, bool* satisfied) {
   auto cond = Condition::FromJson(t, op["where"], &ctx.names);
   if (!cond) return cond.error();
-  if (!op["columns"].is_array()) return Error("syntax error", "Type mismatch for member 'columns'.");
-  auto cols = ParseColumns(&op["columns"], t);
-  if (!cols) return cols.error();
   const Json& until = op["until"];
   if (until != "==" && until != "!=") {
     return Error("syntax error", "\"until\" must be \"==\" or \"!=\"");
   }
   if (!op["rows"].is_array()) return Error("syntax error", "Type mismatch for member 'rows'.");
+  if (!op.contains("columns")) {
+    // Open vSwitch accepts a wait without "columns" and then projects onto
+    // no column at all: the only "rows" that equal the table is [] (its
+    // ovs-vsctl sends such a wait when there is no Open_vSwitch row).
+    for (const Json& r : op["rows"]) {
+      if (!r.is_object()) return Error("syntax error", "row must be a JSON object");
+    }
+    *satisfied = op["rows"].empty() == (until == "==");
+    return Status::Ok();
+  }
+  if (!op["columns"].is_array()) return Error("syntax error", "Type mismatch for member 'columns'.");
+  auto cols = ParseColumns(&op["columns"], t);
+  if (!cols) return cols.error();
   std::vector<std::vector<Datum>> expected;
   for (const Json& r : op["rows"]) {
     if (!r.is_object()) return Error("syntax error", "row must be a JSON object");
@@ -425,7 +438,7 @@ OpResult DoWait(OpParser& p, OpContext& ctx, const Json& op) {
   auto t = ParseTable(p, ctx);
   if (!t) return t.error();
   for (const char* m : {"where", "columns", "until", "rows"}) {
-    auto member = p.Get(m, Kind::kAny, true);
+    auto member = p.Get(m, Kind::kAny, std::string_view(m) != "columns");
     if (!member) return ParseFailure(member.error(), ctx);
   }
   if (Status s = p.Finish(); !s) return ParseFailure(s.error(), ctx);

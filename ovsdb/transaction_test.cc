@@ -220,6 +220,23 @@ TEST_F(TransactionTest, WaitBlocksTimesOutOrSucceeds) {
   EXPECT_EQ(tool.reply[0]["error"], "not supported");
 }
 
+// Open vSwitch's ovsdb-tool 3.1, asked the same, answers the same: without
+// "columns" only "rows":[] equals the table, whatever it holds.
+TEST_F(TransactionTest, WaitWithoutColumnsEqualsOnlyNoRows) {
+  auto wait = [](const char* until, const char* rows) {
+    return std::string(R"({"op":"wait","timeout":0,"table":"Root","where":[],"until":")") +
+           until + R"(","rows":)" + rows + "}";
+  };
+  for (int filled = 0; filled < 2; ++filled) {
+    if (filled) InsertRoot(R"({"name":"a"})");
+    EXPECT_EQ(Run(wait("==", "[]")).reply, Json::parse("[{}]"));
+    EXPECT_EQ(Run(wait("!=", "[]")).reply[0]["error"], "timed out");
+    EXPECT_EQ(Run(wait("==", R"([{"name":"a"}])")).reply[0]["error"], "timed out");
+    EXPECT_EQ(Run(wait("!=", "[{}]")).reply, Json::parse("[{}]"));
+    EXPECT_EQ(Run(wait("==", "[1]")).reply[0]["error"], "syntax error");
+  }
+}
+
 TEST_F(TransactionTest, CommitAbortCommentAssert) {
   TransactResult r = Run(R"({"op":"insert","table":"Root","row":{"name":"a"}},{"op":"comment","comment":"hello"},{"op":"commit","durable":true})");
   EXPECT_TRUE(r.durable);
