@@ -8,7 +8,9 @@
 //   runs the command against the replica, commits its transaction with
 //   Txn::CommitBlock and returns what the command printed.  The commands
 //   and output formats are those of reference §3.3/§3.4 (2015), with the
-//   seed's argument order `lport-add LPORT LSWITCH [PARENT TAG]` and
+//   seed's argument order `lport-add LPORT LSWITCH [PARENT TAG]`, the ACL
+//   commands without the August-2015 DIRECTION argument (the schema's ACL
+//   table has no direction column), and
 //   today's error policy: every failure is an Error whose details are the
 //   one-line message the tool prints after "ovn-nbctl: ", with exit 1.
 //

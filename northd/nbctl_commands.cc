@@ -298,6 +298,104 @@ Status LportGetEnabled(NbctlContext& ctx, const Args& a) {
   return Status::Ok();
 }
 
+// ---- ACL commands (June 2015: no direction column) ----
+
+constexpr std::string_view kAcl = "ACL";
+
+// The ACLs of `sw`, sorted as acl-list prints them: priority descending,
+// then match, then action, then UUID.
+std::vector<RowView> SwitchAcls(NbctlContext& ctx, const RowView& sw) {
+  std::vector<RowView> acls;
+  for (const RowView& acl : ctx.idl.table(kAcl)->All()) {
+    if (acl.GetOptionalUuid("lswitch") == sw.uuid()) acls.push_back(acl);
+  }
+  std::sort(acls.begin(), acls.end(), [](const RowView& a, const RowView& b) {
+    int64_t pa = a.GetInteger("priority"), pb = b.GetInteger("priority");
+    if (pa != pb) return pa > pb;
+    std::string ma = a.GetString("match"), mb = b.GetString("match");
+    if (ma != mb) return ma < mb;
+    std::string aa = a.GetString("action"), ab = b.GetString("action");
+    return aa != ab ? aa < ab : a.uuid() < b.uuid();
+  });
+  return acls;
+}
+
+Result<int64_t> AclPriority(const std::string& text) {
+  std::optional<int64_t> priority = ParseAclPriority(text);
+  if (!priority) {
+    return Error("usage", "invalid priority '" + text + "' (must be an integer " +
+                              std::to_string(kMinAclPriority) + ".." +
+                              std::to_string(kMaxAclPriority) + ")");
+  }
+  return *priority;
+}
+
+// acl-add LSWITCH PRIORITY MATCH ACTION [log]
+Status AclAdd(NbctlContext& ctx, const Args& a) {
+  Result<RowView> sw = FindSwitch(ctx, a[0]);
+  if (!sw) return sw.error();
+  Result<int64_t> priority = AclPriority(a[1]);
+  if (!priority) return priority.error();
+  if (a[2].empty()) return Error("usage", "ACL match must not be empty");
+  if (!IsAclAction(a[3])) {
+    return Error("usage", "invalid action '" + a[3] +
+                              "' (must be allow, allow-related, drop or reject)");
+  }
+  if (a.size() == 5 && a[4] != "log") {
+    return Error("usage", "invalid argument '" + a[4] + "' (the only option is 'log')");
+  }
+  for (const RowView& acl : SwitchAcls(ctx, *sw)) {
+    if (acl.GetInteger("priority") == *priority && acl.GetString("match") == a[2]) {
+      return Error("usage", "an ACL with priority " + a[1] + " and match '" + a[2] +
+                                "' already exists on lswitch '" + a[0] + "'");
+    }
+  }
+  Uuid acl = ctx.txn.Insert(kAcl);
+  Status s = ctx.txn.Set(kAcl, acl, "lswitch", Datum(Atom(sw->uuid())));
+  if (s) s = ctx.txn.SetInteger(kAcl, acl, "priority", *priority);
+  if (s) s = ctx.txn.SetString(kAcl, acl, "match", a[2]);
+  if (s) s = ctx.txn.SetString(kAcl, acl, "action", a[3]);
+  if (s) s = ctx.txn.SetBool(kAcl, acl, "log", a.size() == 5);
+  return s;
+}
+
+// acl-del LSWITCH [PRIORITY MATCH]: all of the switch's ACLs, or one.
+Status AclDel(NbctlContext& ctx, const Args& a) {
+  if (a.size() == 2) return Error("usage", "acl-del takes LSWITCH or LSWITCH PRIORITY MATCH");
+  Result<RowView> sw = FindSwitch(ctx, a[0]);
+  if (!sw) return sw.error();
+  std::vector<RowView> acls = SwitchAcls(ctx, *sw);
+  if (a.size() == 1) {
+    for (const RowView& acl : acls) {
+      if (Status s = ctx.txn.Delete(kAcl, acl.uuid()); !s) return s;
+    }
+    return Status::Ok();
+  }
+  Result<int64_t> priority = AclPriority(a[1]);
+  if (!priority) return priority.error();
+  for (const RowView& acl : acls) {
+    if (acl.GetInteger("priority") == *priority && acl.GetString("match") == a[2]) {
+      return ctx.txn.Delete(kAcl, acl.uuid());
+    }
+  }
+  return Error("not found", "no ACL with priority " + a[1] + " and match '" + a[2] +
+                                "' on lswitch '" + a[0] + "'");
+}
+
+// acl-list LSWITCH: "%5d (%s) %s%s" per ACL (reference §3.4 without the
+// direction column, which came in August 2015).
+Status AclList(NbctlContext& ctx, const Args& a) {
+  Result<RowView> sw = FindSwitch(ctx, a[0]);
+  if (!sw) return sw.error();
+  for (const RowView& acl : SwitchAcls(ctx, *sw)) {
+    std::string priority = std::to_string(acl.GetInteger("priority"));
+    if (priority.size() < 5) priority.insert(0, 5 - priority.size(), ' ');
+    ctx.out += priority + " (" + acl.GetString("match") + ") " + acl.GetString("action") +
+               (acl.GetBool("log") ? " log" : "") + "\n";
+  }
+  return Status::Ok();
+}
+
 // ---- show ----
 
 void ShowSwitch(NbctlContext& ctx, const RowView& sw,
@@ -335,6 +433,7 @@ Status Show(NbctlContext& ctx, const Args& a) {
 constexpr std::string_view kGeneral = "General commands";
 constexpr std::string_view kSwitches = "Logical switch commands";
 constexpr std::string_view kPorts = "Logical port commands";
+constexpr std::string_view kAcls = "ACL commands";
 
 }  // namespace
 
@@ -355,6 +454,21 @@ std::optional<int64_t> ParseTag(std::string_view text) {
     return std::nullopt;
   }
   return value;
+}
+
+std::optional<int64_t> ParseAclPriority(std::string_view text) {
+  int64_t value = 0;
+  const char* end = text.data() + text.size();
+  auto [ptr, ec] = std::from_chars(text.data(), end, value);
+  if (text.empty() || ec != std::errc() || ptr != end || value < kMinAclPriority ||
+      value > kMaxAclPriority) {
+    return std::nullopt;
+  }
+  return value;
+}
+
+bool IsAclAction(std::string_view text) {
+  return text == "allow" || text == "allow-related" || text == "drop" || text == "reject";
 }
 
 const std::vector<NbctlCommand>& NbctlCommands() {
@@ -418,6 +532,18 @@ const std::vector<NbctlCommand>& NbctlCommands() {
        "lport-get-enabled LPORT     get administrative state LPORT\n"
        "                              ('enabled' or 'disabled')",
        kPorts, false, LportGetEnabled},
+      {"acl-add", 4, 5,
+       "acl-add LSWITCH PRIORITY MATCH ACTION [log]\n"
+       "                              add an ACL to LSWITCH (ACTION: allow,\n"
+       "                              allow-related, drop or reject)",
+       kAcls, true, AclAdd},
+      {"acl-del", 1, 3,
+       "acl-del LSWITCH [PRIORITY MATCH]\n"
+       "                              remove ACLs from LSWITCH (all, or the one\n"
+       "                              with PRIORITY and MATCH)",
+       kAcls, true, AclDel},
+      {"acl-list", 1, 1, "acl-list LSWITCH            print ACLs for LSWITCH", kAcls, false,
+       AclList},
   };
   return kCommands;
 }

@@ -5,6 +5,9 @@
 //   usage line, whether it writes, and the function that runs it.  The
 //   functions read the Idl replica, record operations on the Txn and append
 //   output to NbctlContext::out; they never commit (nbctl.cc does).
+//   ACL rows are found by their `lswitch` reference (the April-2015 schema
+//   has no Logical_Switch.acls set) and listed by priority descending,
+//   then match.
 //
 // Thread-safety
 //   The table is immutable; a context belongs to one RunNbctl call.
@@ -52,6 +55,15 @@ const NbctlCommand* FindNbctlCommand(std::string_view name);
 bool IsEthernetAddress(std::string_view text);
 // Parses a VLAN tag 0..4095 written in decimal; nullopt otherwise.
 std::optional<int64_t> ParseTag(std::string_view text);
+
+// ACL priorities the schema accepts (reference §2.1, from 2015-04-20).
+inline constexpr int64_t kMinAclPriority = 1;
+inline constexpr int64_t kMaxAclPriority = 65535;
+// Parses an ACL priority kMinAclPriority..kMaxAclPriority written in
+// decimal; nullopt otherwise.
+std::optional<int64_t> ParseAclPriority(std::string_view text);
+// True for the ACL actions of the schema: allow, allow-related, drop, reject.
+bool IsAclAction(std::string_view text);
 
 }  // namespace spate::northd
 

@@ -5,6 +5,7 @@
 // unix:<dir>/db.sock, found by ovn-nbctl through OVS_RUNDIR as in the seed.
 #include <signal.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <regex>
 #include <sstream>
@@ -16,6 +17,7 @@
 #include "common/testing.h"
 #include "northd/nbctl.h"
 #include "northd/nbctl_commands.h"
+#include "ovsdb/json_codec.h"
 
 namespace spate::northd {
 namespace {
@@ -231,10 +233,9 @@ TEST_P(NbctlTest, Errors) {
   Fails({"-t", "x", "lswitch-list"}, "invalid for --timeout");
   Fails({"lswitch-del", "sw0"}, "logical switch 'sw0' still has ports; delete them first");
   Ok({"lswitch-add", "acls"});
-  Transact(R"(["OVN_Northbound",{"op":"insert","table":"ACL","row":{"lswitch":["uuid",")" +
-           UuidOf(Ok({"lswitch-list"})) + R"("],"priority":1,"match":"1","action":"drop"}}])");
+  Ok({"acl-add", "acls", "1", "1", "drop"});
   Fails({"lswitch-del", "acls"}, "logical switch 'acls' still has ACLs; delete them first");
-  Transact(R"(["OVN_Northbound",{"op":"delete","table":"ACL","where":[]}])");
+  Ok({"acl-del", "acls"});
   Ok({"lswitch-del", "acls"});
   // Nothing above changed the database.
   EXPECT_EQ(Names(Ok({"lport-list", "sw0"})), (std::vector<std::string>{"p0"}));
@@ -251,6 +252,151 @@ TEST_P(NbctlTest, Errors) {
   EXPECT_EQ(Names(Ok({"lport-list", UuidOf(sws[0])})).size() +
                 Names(Ok({"lport-list", UuidOf(sws[1])})).size(),
             1u);
+}
+
+// ACLs (June 2015, no direction): insertion, listing order and format,
+// deletion of one rule and of all, and the rows as the server holds them.
+TEST_P(NbctlTest, Acls) {
+  Ok({"lswitch-add", "sw0"});
+  Ok({"lswitch-add", "sw1"});
+  EXPECT_EQ(Ok({"acl-list", "sw0"}), "");
+  EXPECT_EQ(Ok({"acl-add", "sw0", "100", "ip4", "allow-related", "log"}), "");
+  Ok({"acl-add", "sw0", "1000", "tcp.dst == 80", "drop"});
+  Ok({"acl-add", "sw0", "100", "arp", "allow"});
+  Ok({"acl-add", "sw0", "65535", "inport == \"p0\"", "reject"});
+  Ok({"acl-add", "sw0", "1", "1", "allow"});
+  Ok({"acl-add", "sw1", "100", "ip4", "drop"});
+  const std::string sw0_acls =
+      "65535 (inport == \"p0\") reject\n"
+      " 1000 (tcp.dst == 80) drop\n"
+      "  100 (arp) allow\n"
+      "  100 (ip4) allow-related log\n"
+      "    1 (1) allow\n";
+  EXPECT_EQ(Ok({"acl-list", "sw0"}), sw0_acls);
+  std::string sw1 = UuidOf(Lines(Ok({"lswitch-list"}))[1]);
+  EXPECT_EQ(Ok({"acl-list", sw1}), "  100 (ip4) drop\n");
+  // What the server stores: one row per ACL, log false unless asked.
+  ProgramResult r = RunProgram(
+      {"/usr/bin/ovsdb-client", "transact", "unix:" + dir_.File("db.sock"),
+       R"(["OVN_Northbound",{"op":"select","table":"ACL","where":[],)"
+       R"("columns":["priority","match","action","log"]}])"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  Result<ovsdb::Json> reply = ovsdb::ParseJson(r.out);
+  ASSERT_TRUE(reply.ok() && reply->is_array() && reply->size() == 1 &&
+              (*reply)[0].contains("rows"))
+      << r.out;
+  std::vector<std::string> rows;
+  for (const ovsdb::Json& row : (*reply)[0]["rows"]) {
+    rows.push_back(std::to_string(row["priority"].get<int64_t>()) + "|" +
+                   row["match"].get<std::string>() + "|" + row["action"].get<std::string>() +
+                   "|" + (row["log"].get<bool>() ? "log" : "-"));
+  }
+  std::sort(rows.begin(), rows.end());
+  EXPECT_EQ(rows, (std::vector<std::string>{
+                      "1000|tcp.dst == 80|drop|-", "100|arp|allow|-",
+                      "100|ip4|allow-related|log", "100|ip4|drop|-", "1|1|allow|-",
+                      "65535|inport == \"p0\"|reject|-"}))
+      << r.out;
+  // One exact rule; then the rest of the switch; the other switch untouched.
+  Ok({"acl-del", "sw0", "100", "ip4"});
+  EXPECT_EQ(Ok({"acl-list", "sw0"}),
+            "65535 (inport == \"p0\") reject\n"
+            " 1000 (tcp.dst == 80) drop\n"
+            "  100 (arp) allow\n"
+            "    1 (1) allow\n");
+  Ok({"acl-del", "sw0"});
+  EXPECT_EQ(Ok({"acl-list", "sw0"}), "");
+  EXPECT_EQ(Ok({"acl-list", "sw1"}), "  100 (ip4) drop\n");
+  Ok({"acl-del", "sw0"});  // Nothing left to delete is not an error.
+  Ok({"lswitch-del", "sw0"});
+}
+
+TEST_P(NbctlTest, AclErrors) {
+  Ok({"lswitch-add", "sw0"});
+  Ok({"acl-add", "sw0", "100", "ip4", "drop"});
+  Fails({"acl-add", "nosuch", "100", "ip6", "drop"}, "lswitch not found for name: 'nosuch'");
+  Fails({"acl-list", "nosuch"}, "lswitch not found for name: 'nosuch'");
+  Fails({"acl-del", "nosuch"}, "lswitch not found for name: 'nosuch'");
+  Fails({"acl-del", "11111111-2222-3333-4444-555555555555", "1", "ip4"},
+        "lswitch not found for UUID");
+  for (const char* bad : {"0", "65536", "-1", "high", "", "1.5", "0x10", " 5"}) {
+    Fails({"acl-add", "sw0", bad, "ip6", "drop"}, "invalid priority '" + std::string(bad) +
+                                                      "' (must be an integer 1..65535)");
+  }
+  Fails({"acl-del", "sw0", "65536", "ip4"}, "invalid priority '65536'");
+  for (const char* bad : {"accept", "DROP", "", "allow-related-ish"}) {
+    Fails({"acl-add", "sw0", "5", "ip6", bad}, "invalid action '" + std::string(bad) + "'");
+  }
+  Fails({"acl-add", "sw0", "5", "ip6", "drop", "verbose"}, "invalid argument 'verbose'");
+  Fails({"acl-add", "sw0", "5", "", "drop"}, "ACL match must not be empty");
+  Fails({"acl-add", "sw0", "100", "ip4", "allow"},
+        "an ACL with priority 100 and match 'ip4' already exists on lswitch 'sw0'");
+  Fails({"acl-del", "sw0", "100", "ip6"}, "no ACL with priority 100 and match 'ip6'");
+  Fails({"acl-del", "sw0", "100"}, "acl-del takes LSWITCH or LSWITCH PRIORITY MATCH");
+  Fails({"acl-add", "sw0", "100", "ip4"},
+        "'acl-add' command takes 4 to 5 arguments, but 3 given");
+  Fails({"acl-list"}, "'acl-list' command takes 1 arguments, but 0 given");
+  Fails({"acl-del", "sw0", "1", "ip4", "drop"}, "'acl-del' command takes 1 to 3 arguments");
+  // Nothing above changed the database.
+  EXPECT_EQ(Ok({"acl-list", "sw0"}), "  100 (ip4) drop\n");
+}
+
+// Every command that names a switch or a port reports an unknown one the
+// same way, and the database is unchanged.
+TEST_P(NbctlTest, UnknownSwitchOrPort) {
+  Ok({"lswitch-add", "sw0"});
+  Ok({"lport-add", "p0", "sw0"});
+  const std::vector<std::vector<std::string>> switch_commands = {
+      {"show", "X"}, {"lswitch-del", "X"}, {"lswitch-set-external-id", "X", "k", "v"},
+      {"lswitch-get-external-id", "X"}, {"lport-add", "p9", "X"}, {"lport-list", "X"},
+      {"acl-add", "X", "1", "ip", "drop"}, {"acl-del", "X"}, {"acl-list", "X"}};
+  const std::vector<std::vector<std::string>> port_commands = {
+      {"lport-del", "X"}, {"lport-get-parent", "X"}, {"lport-get-tag", "X"},
+      {"lport-set-external-id", "X", "k"}, {"lport-get-external-id", "X"},
+      {"lport-set-macs", "X"}, {"lport-get-macs", "X"}, {"lport-set-port-security", "X"},
+      {"lport-get-port-security", "X"}, {"lport-get-up", "X"},
+      {"lport-set-enabled", "X", "enabled"}, {"lport-get-enabled", "X"}};
+  for (const char* id : {"nosuch", "0a1b2c3d-0000-4000-8000-000000000000"}) {
+    const char* kind = std::string(id) == "nosuch" ? "name" : "UUID";
+    for (std::vector<std::string> args : switch_commands) {
+      std::replace(args.begin(), args.end(), std::string("X"), std::string(id));
+      Fails(args, std::string("lswitch not found for ") + kind + ": '" + id + "'");
+    }
+    for (std::vector<std::string> args : port_commands) {
+      std::replace(args.begin(), args.end(), std::string("X"), std::string(id));
+      Fails(args, std::string("lport not found for ") + kind + ": '" + id + "'");
+    }
+  }
+  // A switch is not a port and a port is not a switch.
+  Fails({"lport-get-up", "sw0"}, "lport not found for name: 'sw0'");
+  Fails({"lport-list", "p0"}, "lswitch not found for name: 'p0'");
+  EXPECT_EQ(Names(Ok({"lswitch-list"})), (std::vector<std::string>{"sw0"}));
+  EXPECT_EQ(Names(Ok({"lport-list", "sw0"})), (std::vector<std::string>{"p0"}));
+}
+
+// Bad values for ports: duplicate names (also across switches), MACs and tags.
+TEST_P(NbctlTest, BadPortValues) {
+  Ok({"lswitch-add", "sw0"});
+  Ok({"lswitch-add", "sw1"});
+  Ok({"lport-add", "p0", "sw0"});
+  Fails({"lport-add", "p0", "sw1"}, "lport with name 'p0' already exists");
+  Fails({"lport-add", "p0", "sw1", "vm", "5"}, "lport with name 'p0' already exists");
+  for (const char* bad : {"", "00:11:22:33:44:55:66", "001122334455", "00:11:22:33:4:55",
+                          "0g:11:22:33:44:55", "00:11:22:33:44:55 ", "UNKNOWN"}) {
+    Fails({"lport-set-macs", "p0", "00:00:00:00:00:01", bad},
+          "invalid MAC address '" + std::string(bad) + "'");
+    Fails({"lport-set-port-security", "p0", bad}, "invalid MAC address '" + std::string(bad) + "'");
+  }
+  for (const char* bad : {"4096", "-1", "ten", "", "1.0", "0x1", "+5", "99999999999999999999"}) {
+    Fails({"lport-add", "c1", "sw0", "p0", bad}, "invalid tag '" + std::string(bad) + "'");
+  }
+  Ok({"lport-add", "c0", "sw0", "p0", "0"});
+  Ok({"lport-add", "c4095", "sw0", "p0", "4095"});
+  EXPECT_EQ(Ok({"lport-get-tag", "c4095"}), "4095\n");
+  EXPECT_EQ(Names(Ok({"lport-list", "sw0"})),
+            (std::vector<std::string>{"c0", "c4095", "p0"}));
+  EXPECT_EQ(Ok({"lport-list", "sw1"}), "");
+  EXPECT_EQ(Ok({"lport-get-macs", "p0"}), "");
 }
 
 TEST_P(NbctlTest, DatabaseSelection) {
@@ -296,9 +442,47 @@ TEST(NbctlNoServerTest, UnreachableDatabase) {
   EXPECT_NE(r.err.find("unix:" + dir.path() + "/db.sock: database connection failed"),
             std::string::npos)
       << r.err;
+  // Writing commands, ACL ones included, fail the same way.
+  for (std::vector<std::string> cmd : std::vector<std::vector<std::string>>{
+           {"acl-add", "sw0", "1", "ip", "drop"}, {"acl-list", "sw0"}, {"lswitch-add", "sw0"}}) {
+    cmd.insert(cmd.begin(), {SPATE_OVN_NBCTL, "-t", "1"});
+    r = RunProgram(cmd, {{"OVS_RUNDIR", dir.path()}}, seconds(20));
+    EXPECT_EQ(r.exit_code, 1) << cmd[3];
+    EXPECT_EQ(Lines(r.err).size(), 1u) << r.err;
+    EXPECT_NE(r.err.find("database connection failed"), std::string::npos) << r.err;
+  }
+  // A TCP port nobody listens on, with the default timeout: still bounded
+  // (RunProgram gives up after 20 s; the default is 5 s).
+  r = RunProgram({SPATE_OVN_NBCTL, "--db=tcp:127.0.0.1:1", "lswitch-list"}, {}, seconds(20));
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(Lines(r.err).size(), 1u) << r.err;
+  EXPECT_NE(r.err.find("ovn-nbctl: tcp:127.0.0.1:1: database connection failed"),
+            std::string::npos)
+      << r.err;
   r = RunProgram({SPATE_OVN_NBCTL, "--db=bogus:x", "lswitch-list"}, {}, seconds(20));
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_EQ(Lines(r.err).size(), 1u) << r.err;
+}
+
+// Every command refuses too few or too many arguments before connecting.
+TEST(NbctlNoServerTest, WrongArgumentCount) {
+  TempDir dir;
+  for (const NbctlCommand& cmd : NbctlCommands()) {
+    std::vector<int> counts;
+    if (cmd.min_args > 0) counts.push_back(cmd.min_args - 1);
+    if (cmd.max_args >= 0) counts.push_back(cmd.max_args + 1);
+    for (int n : counts) {
+      std::vector<std::string> argv = {SPATE_OVN_NBCTL, std::string(cmd.name)};
+      for (int i = 0; i < n; i++) argv.push_back("a" + std::to_string(i));
+      ProgramResult r = RunProgram(argv, {{"OVS_RUNDIR", dir.path()}}, seconds(20));
+      EXPECT_EQ(r.exit_code, 1) << cmd.name << " " << n;
+      EXPECT_EQ(r.out, "");
+      EXPECT_EQ(Lines(r.err).size(), 1u) << r.err;
+      EXPECT_NE(r.err.find("ovn-nbctl: '" + std::string(cmd.name) + "' command takes "),
+                std::string::npos)
+          << r.err;
+    }
+  }
 }
 
 TEST(NbctlNoServerTest, HelpAndVersion) {
@@ -322,6 +506,13 @@ TEST(NbctlParseTest, Helpers) {
   EXPECT_EQ(ParseTag("4096"), std::nullopt);
   EXPECT_EQ(ParseTag("1x"), std::nullopt);
   EXPECT_EQ(ParseTag(""), std::nullopt);
+  EXPECT_EQ(ParseAclPriority("1"), 1);
+  EXPECT_EQ(ParseAclPriority("65535"), 65535);
+  EXPECT_EQ(ParseAclPriority("0"), std::nullopt);
+  EXPECT_EQ(ParseAclPriority("65536"), std::nullopt);
+  EXPECT_EQ(ParseAclPriority("1e3"), std::nullopt);
+  EXPECT_TRUE(IsAclAction("allow-related"));
+  EXPECT_FALSE(IsAclAction("Allow"));
   Result<NbctlOptions> o = ParseNbctlArgs({"--db=tcp:127.0.0.1:6641", "-t", "3", "show"});
   ASSERT_TRUE(o.ok());
   EXPECT_EQ(o->db, "tcp:127.0.0.1:6641");

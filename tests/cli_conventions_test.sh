@@ -49,6 +49,11 @@ bad_usage=(
   "1|ovs-appctl"
   "1|ovs-appctl -t"
   "2|ovs-appctl -t $tmp/missing.ctl version"
+  "1|ovn-nbctl --db=unix:$tmp/missing.sock -t 1 lswitch-list"
+  "1|ovn-nbctl --db"
+  "1|ovn-nbctl lport-add"
+  "1|ovn-nbctl acl-add sw0 1 ip"
+  "1|ovn-nbctl frobnicate"
 )
 n_cases=0
 for entry in "${bad_usage[@]}"; do

@@ -39,6 +39,21 @@ if [[ -x $build/bin/ovsdb-server ]]; then
   check "ovsdb-server was started (pids: $n_daemons)" '((n_daemons >= 1))'
 fi
 
+# --ovsdb-server / SANDBOX_OVSDB_SERVER: another server serves the sandbox.
+if [[ -x /usr/sbin/ovsdb-server && -x $build/bin/ovsdb-tool ]]; then
+  exe_of_server='readlink /proc/$(cat ovsdb-server.pid)/exe; ovsdb-client list-dbs'
+  "$sandbox" --builddir="$build" --ovsdb-server=/usr/sbin/ovsdb-server \
+      --command "$exe_of_server" >"$tmp/exe" 2>/dev/null; rc=$?
+  check "--ovsdb-server=/usr/sbin/ovsdb-server serves the sandbox (rc $rc)" \
+      '((rc == 0)) && [[ $(tr "\n" " " <"$tmp/exe") == "/usr/sbin/ovsdb-server OVN OVN_Northbound Open_vSwitch _Server " ]]'
+  SANDBOX_OVSDB_SERVER=/usr/sbin/ovsdb-server "$sandbox" --builddir="$build" \
+      --command "$exe_of_server" >"$tmp/exe" 2>/dev/null
+  check "SANDBOX_OVSDB_SERVER does the same" '[[ $(head -1 "$tmp/exe") == /usr/sbin/ovsdb-server ]]'
+fi
+"$sandbox" --builddir="$build" --ovsdb-server="$tmp/none" --command true >/dev/null 2>"$tmp/err"; rc=$?
+check "--ovsdb-server with a missing file fails with one line" \
+    '((rc != 0)) && (($(wc -l <"$tmp/err") == 1)) && grep -q "is not an executable file" "$tmp/err"'
+
 # Bad usage: one line on stderr, non-zero exit.
 "$sandbox" --builddir="$build" --bogus >/dev/null 2>"$tmp/err"; rc=$?
 check "bad option fails (rc $rc)" '((rc != 0))'

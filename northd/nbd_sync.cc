@@ -1,0 +1,239 @@
+// ovn-nbd's writers; see nbd_sync.h.
+#include "northd/nbd_sync.h"
+
+#include <optional>
+#include <unordered_set>
+#include <vector>
+
+namespace spate::northd {
+namespace {
+
+using ovsdb::Atom;
+using ovsdb::Datum;
+using ovsdb::idl::ReplicaTable;
+using ovsdb::idl::RowView;
+using ovsdb::idl::Txn;
+
+constexpr int64_t kMaxTunnelKey = 65535;
+
+Datum StringSet(const std::vector<std::string>& values) {
+  Datum d;
+  for (const std::string& v : values) d.mutable_keys().emplace_back(v);
+  return d;  // Already sorted and unique: it comes from a replica set.
+}
+
+Datum Optional(const std::optional<Atom>& value) {
+  return value ? Datum(*value) : Datum();
+}
+
+// ---- Bindings -------------------------------------------------------------
+
+// The Bindings columns (other than tunnel_key and chassis) a port implies.
+struct WantedBinding {
+  Uuid datapath;                   // logical_datapath.
+  std::vector<std::string> macs;   // mac.
+  std::optional<Atom> parent;      // parent_port (with tag only).
+  std::optional<Atom> tag;         // tag (with parent only).
+};
+
+WantedBinding Wanted(const RowView& port) {
+  WantedBinding w;
+  w.datapath = port.GetOptionalUuid("lswitch").value_or(Uuid{});
+  w.macs = port.GetStrings("macs");
+  std::optional<std::string> parent = port.GetOptionalString("parent_name");
+  std::optional<int64_t> tag = port.GetOptionalInteger("tag");
+  if (parent && tag) {
+    w.parent = Atom(*parent);
+    w.tag = Atom(*tag);
+  }
+  return w;
+}
+
+// 2015's choose_tunnel_key; 0 when every key is in use.
+int64_t ChooseKey(SyncContext& ctx, const std::unordered_set<int64_t>& taken_now) {
+  for (int64_t i = 0; i < kMaxTunnelKey; ++i) {
+    int64_t key = *ctx.last_key % kMaxTunnelKey + 1;
+    *ctx.last_key = key;
+    if (!ctx.sb_index.used_keys.contains(key) && !taken_now.contains(key)) return key;
+  }
+  return 0;
+}
+
+size_t SetBindingColumns(Txn& txn, const Uuid& row, const WantedBinding& w,
+                         const std::optional<RowView>& old) {
+  size_t n = 0;
+  auto set = [&](const char* column, Datum value) {
+    if (old && old->Get(column) == value) return;
+    (void)txn.Set("Bindings", row, column, std::move(value));
+    ++n;
+  };
+  set("logical_datapath", Datum(Atom(w.datapath)));
+  set("mac", StringSet(w.macs));
+  set("parent_port", Optional(w.parent));
+  set("tag", Optional(w.tag));
+  return n;
+}
+
+size_t SyncBinding(SyncContext& ctx, const std::string& name, Txn& txn,
+                   std::unordered_set<int64_t>& taken_now) {
+  std::optional<RowView> port;
+  if (auto it = ctx.nb_index.port_by_name.find(name); it != ctx.nb_index.port_by_name.end()) {
+    port = ctx.nb.table("Logical_Port")->Get(it->second);
+  }
+  std::optional<RowView> binding;
+  if (auto it = ctx.sb_index.binding_by_name.find(name); it != ctx.sb_index.binding_by_name.end()) {
+    binding = ctx.sb.table("Bindings")->Get(it->second);
+  }
+  if (!port) {
+    if (!binding) return 0;
+    (void)txn.Delete("Bindings", binding->uuid());
+    ++ctx.stats->bindings_deleted;
+    return 1;
+  }
+  WantedBinding w = Wanted(*port);
+  if (binding) {
+    size_t n = SetBindingColumns(txn, binding->uuid(), w, binding);
+    if (n > 0) {
+      (void)txn.Verify("Bindings", binding->uuid(), "logical_port");  // As for up, below.
+      ++ctx.stats->bindings_updated;
+    }
+    return n;
+  }
+  int64_t key = ChooseKey(ctx, taken_now);
+  if (key == 0) {
+    ctx.log(true, "all tunnel keys exhausted");
+    return 0;
+  }
+  taken_now.insert(key);
+  Uuid row = txn.Insert("Bindings");
+  (void)txn.SetString("Bindings", row, "logical_port", name);
+  (void)txn.SetInteger("Bindings", row, "tunnel_key", key);
+  SetBindingColumns(txn, row, w, std::nullopt);
+  ++ctx.stats->bindings_inserted;
+  return 1;
+}
+
+// ---- Pipeline -------------------------------------------------------------
+
+SwitchFlowInput SwitchInput(SyncContext& ctx, const Uuid& sw) {
+  SwitchFlowInput input;
+  ReplicaTable* ports = ctx.nb.table("Logical_Port");
+  if (auto it = ctx.nb_index.switch_ports.find(sw); it != ctx.nb_index.switch_ports.end()) {
+    for (const Uuid& uuid : it->second) {
+      std::optional<RowView> p = ports->Get(uuid);
+      if (!p) continue;
+      const Datum& e = p->Get("enabled");
+      input.ports.push_back({p->GetString("name"), p->GetStrings("macs"),
+                             p->GetStrings("port_security"),
+                             e.empty() || e.keys()[0].boolean()});
+    }
+  }
+  ReplicaTable* acls = ctx.nb.table("ACL");
+  if (auto it = ctx.nb_index.switch_acls.find(sw); it != ctx.nb_index.switch_acls.end()) {
+    for (const Uuid& uuid : it->second) {
+      std::optional<RowView> a = acls->Get(uuid);
+      if (!a) continue;
+      input.acls.push_back(
+          {a->GetInteger("priority"), a->GetString("match"), a->GetString("action")});
+    }
+  }
+  return input;
+}
+
+std::vector<LogicalFlow> DesiredFlows(SyncContext& ctx, const Uuid& sw) {
+  ReplicaTable* switches = ctx.nb.table("Logical_Switch");
+  if (switches == nullptr || switches->Find(sw) == nullptr) return {};  // Switch gone.
+  ++ctx.stats->switches_computed;
+  std::vector<std::string> notes;
+  std::vector<LogicalFlow> flows = BuildSwitchFlows(SwitchInput(ctx, sw), ctx.check, &notes);
+  for (const std::string& note : notes) {
+    bool acl = note.rfind("ACL", 0) == 0;
+    if (acl) ++ctx.stats->acls_skipped;
+    ctx.log(acl, "logical switch " + sw.ToString() + ": " + note);
+  }
+  return flows;
+}
+
+size_t InsertFlow(Txn& txn, const Uuid& sw, const LogicalFlow& f) {
+  Uuid row = txn.Insert("Pipeline");
+  (void)txn.Set("Pipeline", row, "logical_datapath", Datum(Atom(sw)));
+  (void)txn.SetInteger("Pipeline", row, "table_id", f.table_id);
+  (void)txn.SetInteger("Pipeline", row, "priority", f.priority);
+  (void)txn.SetString("Pipeline", row, "match", f.match);
+  (void)txn.SetString("Pipeline", row, "actions", f.actions);
+  return 1;
+}
+
+// Merges the sorted desired flows with the existing rows of `sw`.
+size_t SyncPipeline(SyncContext& ctx, const Uuid& sw, Txn& txn) {
+  std::vector<LogicalFlow> want = DesiredFlows(ctx, sw);
+  static const DatapathFlows kNone;
+  auto found = ctx.sb_index.flows.find(sw);
+  const DatapathFlows& have = found == ctx.sb_index.flows.end() ? kNone : found->second;
+  size_t n = 0;
+  auto w = want.begin();
+  auto h = have.begin();
+  auto remove = [&](const std::vector<Uuid>& rows, size_t keep) {
+    for (size_t i = keep; i < rows.size(); ++i) {
+      (void)txn.Delete("Pipeline", rows[i]);
+      ++ctx.stats->flows_deleted;
+      ++n;
+    }
+  };
+  while (w != want.end() || h != have.end()) {
+    if (h == have.end() || (w != want.end() && *w < h->first)) {
+      n += InsertFlow(txn, sw, *w++);
+      ++ctx.stats->flows_inserted;
+    } else if (w == want.end() || h->first < *w) {
+      remove((h++)->second, 0);
+    } else {
+      remove((h++)->second, 1);  // Keep one; drop duplicates.
+      ++w;
+    }
+  }
+  return n;
+}
+
+}  // namespace
+
+size_t WriteSouthbound(SyncContext& ctx, Dirty& dirty, Txn& txn) {
+  size_t n = 0;
+  std::unordered_set<int64_t> taken_now;
+  for (const std::string& name : dirty.bindings) n += SyncBinding(ctx, name, txn, taken_now);
+  dirty.bindings.clear();
+  for (const Uuid& sw : dirty.switches) n += SyncPipeline(ctx, sw, txn);
+  dirty.switches.clear();
+  return n;
+}
+
+size_t WriteNorthbound(SyncContext& ctx, Dirty& dirty, Txn& txn) {
+  size_t n = 0;
+  ReplicaTable* ports = ctx.nb.table("Logical_Port");
+  ReplicaTable* bindings = ctx.sb.table("Bindings");
+  for (const std::string& name : dirty.up) {
+    auto port_it = ctx.nb_index.port_by_name.find(name);
+    auto binding_it = ctx.sb_index.binding_by_name.find(name);
+    if (port_it == ctx.nb_index.port_by_name.end() ||
+        binding_it == ctx.sb_index.binding_by_name.end()) {
+      continue;  // No port (the binding goes away on the SB pass), or no binding yet.
+    }
+    std::optional<RowView> port = ports->Get(port_it->second);
+    std::optional<RowView> binding = bindings->Get(binding_it->second);
+    if (!port || !binding) continue;
+    const Datum& up = port->Get("up");
+    bool bound = !binding->GetString("chassis").empty();
+    bool is_true = !up.empty() && up.keys()[0].boolean();
+    if ((bound && !is_true) || (!bound && (up.empty() || is_true))) {
+      // If the port is deleted meanwhile, the commit fails (try again)
+      // instead of waiting for an update that never comes.
+      (void)txn.Verify("Logical_Port", port->uuid(), "name");
+      (void)txn.SetBool("Logical_Port", port->uuid(), "up", bound);
+      ++ctx.stats->up_writes;
+      ++n;
+    }
+  }
+  dirty.up.clear();
+  return n;
+}
+
+}  // namespace spate::northd
