@@ -1,5 +1,6 @@
 #include "ovsdb/idl.h"
 
+#include <algorithm>
 #include <utility>
 
 namespace spate::ovsdb::idl {
@@ -131,18 +132,48 @@ bool Idl::Request(std::string method, Json params, ReplyHandler done) {
 
 // Drops the current connection and, after min_backoff, connects to the
 // next remote (a skipped server must not be retried in a tight loop).
-void Idl::Fail(const Error& error) {
+void Idl::Fail(const Error& error, std::chrono::milliseconds delay) {
   if (connected_) {
     ++generation_;  // Ignore whatever the old connection still sends.
     Disconnected(Status(error));
   }
   last_error_ = error;
-  retry_timer_.Start(options_.min_backoff, [this] { rpc_->ForceReconnect(); });
+  if (delay.count() < 0) delay = options_.min_backoff;
+  retry_timer_.Start(delay, [this] { rpc_->ForceReconnect(); });
+}
+
+// A clustered server at Raft `index` answered monitor_cond_since without
+// our last transaction: most likely a new leader that has not applied its
+// predecessor's last entries yet.  Until catch_up_timeout has passed since
+// the first such answer, servers are skipped until one is past `index`
+// (the same server, once it commits an entry of its own term), with
+// exponential backoff from min_backoff to max_backoff; returns true and
+// drops the connection if so.  After the timeout, returns false: the
+// server truly lacks the history and its full snapshot is taken.
+bool Idl::WaitForCatchUp(int64_t index) {
+  auto now = std::chrono::steady_clock::now();
+  if (stale_refusals_ == 0) catch_up_deadline_ = now + options_.catch_up_timeout;
+  if (now >= catch_up_deadline_) return false;
+  catch_up_index_ = std::max(catch_up_index_, index + 1);
+  int shift = std::min(stale_refusals_, 16);
+  auto delay = std::min(options_.max_backoff, options_.min_backoff * (int64_t{1} << shift));
+  ++stale_refusals_;
+  ++stats_.skipped_servers;
+  Fail(Error("server behind", "the server does not know transaction " +
+                                  last_txn_id_.ToString() + " yet"),
+       delay);
+  return true;
 }
 
 // ---- connection life cycle ----------------------------------------------
 
-void Idl::OnConnected(common::Session&) {
+void Idl::OnConnected(common::Session& session) {
+  // As in Open vSwitch, unix sockets are not probed: a peer that dies
+  // closes them, and a busy server building a large snapshot must not be
+  // taken for a dead one.
+  if (session.name().rfind("unix", 0) == 0) {
+    session.SetProbeInterval(std::chrono::milliseconds(0));
+  }
   connected_ = true;
   ++generation_;
   ++stats_.connects;
@@ -277,12 +308,29 @@ void Idl::AfterServerMonitor(Result<Json> reply) {
   has_server_db_ = true;
   if (!ServerAcceptable()) {
     ++stats_.skipped_servers;
-    Fail(Error("server unusable", "database " + options_.database +
-                                      " is missing, not connected to its cluster, or not the leader"));
+    Error e("server unusable", "database " + options_.database +
+                                   " is missing, not connected to its cluster, or not the leader");
+    // Waiting for a server to catch up: back off as WaitForCatchUp does.
+    int shift = std::min(stale_refusals_, 16);
+    auto delay = stale_refusals_ == 0
+                     ? options_.min_backoff
+                     : std::min(options_.max_backoff, options_.min_backoff * (int64_t{1} << shift));
+    Fail(e, delay);
     return;
   }
   Request("set_db_change_aware", Json::array({true}), [](Result<Json>) {});
   RequestSchema();
+}
+
+bool Idl::Clustered() const {
+  if (!server_ || !has_server_db_) return false;
+  auto row = server_->table("Database")->FindBy("name", Atom(options_.database));
+  return row && row->GetString("model") == "clustered";
+}
+
+int64_t Idl::ServerIndex() const {
+  auto row = server_->table("Database")->FindBy("name", Atom(options_.database));
+  return row ? row->GetInteger("index") : 0;
 }
 
 bool Idl::ServerAcceptable() {
@@ -291,7 +339,21 @@ bool Idl::ServerAcceptable() {
   if (!row) return false;
   if (row->GetString("model") != "clustered") return true;
   if (!row->GetBool("connected")) return false;
-  return !options_.leader_only || row->GetBool("leader");
+  if (options_.leader_only && !row->GetBool("leader")) return false;
+  // A server that has not applied everything we already saw (a new leader
+  // still committing its predecessor's last entries) would answer
+  // monitor_cond_since with a full snapshot, and could hide a commit: come
+  // back once it has caught up.
+  int64_t index = row->GetInteger("index");
+  if (index < min_index_) return false;
+  // A server that did not know our last transaction must have applied
+  // more entries before it is asked again (bounded by catch_up_timeout).
+  if (stale_refusals_ > 0 && index < catch_up_index_ &&
+      std::chrono::steady_clock::now() < catch_up_deadline_) {
+    return false;
+  }
+  min_index_ = index;
+  return true;
 }
 
 void Idl::RequestSchema() {
@@ -356,7 +418,14 @@ void Idl::AfterMonitor(MonitorMethod method, Result<Json> reply) {
     if (!r.is_array() || r.size() != 3 || !r[0].is_boolean() || !r[1].is_string()) {
       return Fail(Error("syntax error", "bad monitor_cond_since reply"));
     }
-    ApplyInitial(r[2], true, !r[0].get<bool>());
+    bool found = r[0].get<bool>();
+    // A Raft server that does not know our last transaction yet would make
+    // us resync everything: wait (bounded) for it to catch up.
+    if (!found && !last_txn_id_.IsZero() && Clustered() && WaitForCatchUp(ServerIndex())) return;
+    if (!found && !last_txn_id_.IsZero()) ++stats_.history_misses;
+    stale_refusals_ = 0;
+    catch_up_index_ = 0;
+    ApplyInitial(r[2], true, !found);
     if (std::optional<Uuid> txn = Uuid::Parse(r[1].get<std::string>())) last_txn_id_ = *txn;
   } else {
     ApplyInitial(r, method == MonitorMethod::kMonitorCond, true);
@@ -414,6 +483,8 @@ void Idl::SendLock(const char* method) {
     }
   });
 }
+
+void Idl::ResetMinIndex() { min_index_ = 0; }
 
 void Idl::SetLock(std::string name) {
   if (name == lock_name_) return;

@@ -9,8 +9,11 @@
 //     1. get_schema "_Server"; if the server has it, monitor_cond on
 //        _Server.Database (name == our database).  A server whose row says
 //        model "clustered" and connected false is skipped (reconnect to the
-//        next remote), as is a non-leader when leader_only is set.  A
-//        server without _Server is used as is.
+//        next remote), as is a non-leader when leader_only is set, and a
+//        server whose Raft "index" is below the highest one this Idl has
+//        seen (it has not yet applied changes we already have: a fresh
+//        leader still committing its predecessor's entries).  A server
+//        without _Server is used as is.
 //     2. set_db_change_aware true (when _Server exists).
 //     3. get_schema of the database.
 //     4. monitor_cond_since with the last transaction id seen (all zeros the
@@ -22,6 +25,10 @@
 //   (Replica::BeginResync), so change tracking stays exact across
 //   reconnects.  Later _Server updates are re-checked: a server that
 //   leaves the cluster (or the leader role, with leader_only) is dropped.
+//   A Raft server that answers monitor_cond_since without our last
+//   transaction is left, and servers are skipped (with backoff) until one
+//   has applied more entries, for at most catch_up_timeout; then the full
+//   snapshot is accepted.
 //   "monitor_canceled" (database replaced) forces a reconnect.
 //
 // Design
@@ -71,9 +78,13 @@ struct IdlOptions {
   std::vector<TableRequest> tables;  // What to replicate; empty = all.
   bool leader_only = false;          // Skip cluster followers.
   common::SslConfig ssl;             // For ssl: remotes.
-  std::chrono::milliseconds probe_interval{5000};  // Inactivity probe; 0 = off.
+  std::chrono::milliseconds probe_interval{5000};  // tcp:/ssl: inactivity probe;
+                                                   // 0 = off; unix: never.
   std::chrono::milliseconds min_backoff{1000};     // First reconnect delay.
   std::chrono::milliseconds max_backoff{8000};     // Reconnect delay cap.
+  std::chrono::milliseconds catch_up_timeout{3000};  // How long to wait for a
+                                                   // Raft server to learn our
+                                                   // last txn before a full resync.
 };
 
 // Counters, for tests and ovs-appctl-style status.
@@ -81,6 +92,8 @@ struct IdlStats {
   uint64_t connects = 0;       // Connections established.
   uint64_t syncs = 0;          // Monitor replies applied.
   uint64_t full_syncs = 0;     // Of those, complete snapshots.
+  uint64_t history_misses = 0;  // Of those, monitor_cond_since answers that
+                               // did not know our last transaction id.
   uint64_t skipped_servers = 0;  // Servers refused by the _Server check.
   MonitorMethod method = MonitorMethod::kNone;  // Last sync's method.
 };
@@ -139,6 +152,9 @@ class Idl {
   // every reconnect ("" releases it); StealLock() takes it from its owner.
   void SetLock(std::string name);
   void StealLock();
+  // Forgets the highest Raft index seen, so that a cluster restored from a
+  // backup (whose index went back) is accepted again.
+  void ResetMinIndex();
   const std::string& lock_name() const { return lock_name_; }
   // True while the server says we own the lock.
   bool has_lock() const { return has_lock_; }
@@ -157,11 +173,14 @@ class Idl {
   void Disconnected(const Status& reason);
   void OnMessage(common::Session& session, common::Message&& message);
   void OnNotification(const common::Message& message);
-  void Fail(const Error& error);
+  void Fail(const Error& error, std::chrono::milliseconds delay = std::chrono::milliseconds(-1));
+  bool WaitForCatchUp(int64_t index);
+  int64_t ServerIndex() const;
   void Changed();
   void AfterServerSchema(Result<Json> reply);
   void AfterServerMonitor(Result<Json> reply);
   bool ServerAcceptable();
+  bool Clustered() const;
   void RequestSchema();
   void AfterSchema(Result<Json> reply);
   void SendMonitor(MonitorMethod method);
@@ -190,6 +209,10 @@ class Idl {
   std::string lock_name_;                              // Requested lock.
   bool has_lock_ = false;                              // We own it.
   bool lock_answered_ = false;                         // Server replied.
+  int64_t min_index_ = 0;                              // Highest Raft index seen.
+  int stale_refusals_ = 0;                             // Servers behind us, in a row.
+  int64_t catch_up_index_ = 0;                         // Index a server must pass.
+  std::chrono::steady_clock::time_point catch_up_deadline_;  // End of the wait.
 };
 
 }  // namespace spate::ovsdb::idl

@@ -1,18 +1,25 @@
 // Failover test of the OVSDB client library against a 3-server Debian
 // ovsdb-server 3.1 Raft cluster on loopback, created with ovsdb-tool
 // create-cluster/join-cluster from our OVN_Northbound schema: a writer
-// commits a stream of transactions through the library, the leader is
-// killed with SIGKILL, and the writer must finish every transaction exactly
-// once while the replica resumes with monitor_cond_since (no full resync).
+// commits a stream of transactions through the library (inserts, and
+// mutates without prerequisites, one of them arithmetic), another thread
+// kills the leader with SIGKILL while a transaction is in flight, and the
+// writer must finish every transaction exactly once -- retrying blindly on
+// try-again, which now means "not committed" -- while the replica resumes
+// with monitor_cond_since (no full resync).
 #include <netinet/in.h>
 #include <signal.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
+#include <cstdio>
 #include <cstdlib>
+#include <map>
 #include <set>
 #include <string>
+#include <thread>
 
 #include <gtest/gtest.h>
 
@@ -102,6 +109,7 @@ class Cluster {
     return RunProgram({"/usr/bin/ovs-appctl", "-t", File(i, "ctl"), "cluster/status",
                        "OVN_Northbound"}).out;
   }
+  int pid(int i) const { return pid_[i]; }
   // The server that currently says it is the leader, or -1.
   int Leader() const {
     for (int i = 0; i < kServers; ++i) {
@@ -119,7 +127,8 @@ std::unique_ptr<Idl> MakeIdl(common::EventLoop& loop, const std::string& remote,
   IdlOptions o;
   o.remote = remote;
   o.database = "OVN_Northbound";
-  o.tables = {{"Logical_Switch", {"name"}, nullptr}};
+  o.tables = {{"Logical_Switch", {"name", "external_ids"}, nullptr},
+              {"Logical_Port", {"name", "lswitch", "tag"}, nullptr}};
   o.leader_only = leader_only;
   o.min_backoff = milliseconds(50);
   o.max_backoff = milliseconds(400);
@@ -130,71 +139,150 @@ std::unique_ptr<Idl> MakeIdl(common::EventLoop& loop, const std::string& remote,
   return std::move(idl).value();
 }
 
-bool HasSwitch(Idl& idl, const std::string& name) {
-  return idl.table("Logical_Switch")->FindBy("name", Atom(name)).has_value();
+constexpr int kTxns = 60;      // Transactions in the writer's stream.
+constexpr int kKillAfter = 20;  // Leader killed once this many committed.
+
+// Outcomes seen by the writer.
+struct Tally {
+  int retries = 0;          // Try-again results (not committed).
+  int found_committed = 0;  // Lost replies whose first attempt committed.
+  int resent = 0;           // Lost replies resent and committed then.
+};
+
+// Transaction `i` of the stream: "sw<i>" inserted unless i % 3 == 1; the
+// counter port's tag += 1 and external_ids k<i> on the base switch unless
+// i % 3 == 0.  No prerequisites.
+void BuildTxn(Txn& txn, int i, const Uuid& base, const Uuid& counter) {
+  if (i % 3 != 1) {
+    Uuid sw = txn.Insert("Logical_Switch");
+    EXPECT_TRUE(txn.SetString("Logical_Switch", sw, "name", "sw" + std::to_string(i)).ok());
+  }
+  if (i % 3 != 0) {
+    EXPECT_TRUE(txn.Mutate("Logical_Port", counter, "tag", "+=", Datum(Atom(int64_t{1}))).ok());
+    EXPECT_TRUE(txn.SetMapEntry("Logical_Switch", base, "external_ids",
+                                Atom("k" + std::to_string(i)), Atom(std::string("v"))).ok());
+  }
 }
 
-// Inserts switch `name` exactly once: after an unclear outcome (try again)
-// the writer waits for a synced replica and re-checks before re-sending.
-bool InsertOnce(Idl& idl, const std::string& name, int* retries) {
+// Commits transaction `i` until it succeeds; a try-again is retried as is
+// (after waiting for a synced replica), without looking at the database.
+bool CommitOnce(Idl& idl, int i, const Uuid& base, const Uuid& counter, Tally* tally) {
   for (int attempt = 0; attempt < 100; ++attempt) {
     if (!idl.WaitSynced(seconds(30))) {
-      ADD_FAILURE() << "no synced replica: " << idl.last_error().error().ToString()
-                    << " connects " << idl.stats().connects;
+      ADD_FAILURE() << "no synced replica: " << idl.last_error().error().ToString();
       return false;
     }
-    if (HasSwitch(idl, name)) return true;
     Txn txn(idl);
-    Uuid sw = txn.Insert("Logical_Switch");
-    EXPECT_TRUE(txn.SetString("Logical_Switch", sw, "name", name).ok());
+    BuildTxn(txn, i, base, counter);
     TxnResult r = txn.CommitBlock(seconds(30));
     if (r.ok()) {
-      EXPECT_TRUE(r.replica_seen) << name;
+      EXPECT_TRUE(r.replica_seen) << i;
+      tally->found_committed += r.recovery == TxnRecovery::kFoundCommitted;
+      tally->resent += r.recovery == TxnRecovery::kResent;
       return r.replica_seen;
     }
     EXPECT_EQ(r.status, TxnStatus::kTryAgain) << r.error.ToString();
-    ++*retries;
+    ++tally->retries;
   }
   return false;
 }
 
-TEST(IdlClusterTest, LeaderKilledWriterCompletesOnceReplicaResumesIncrementally) {
+// Rows of `table` as uuid -> replicated fields.
+std::map<Uuid, std::vector<Datum>> Contents(Idl& idl, const std::string& table) {
+  std::map<Uuid, std::vector<Datum>> out;
+  const ReplicaTable* t = idl.table(table);
+  for (const auto& [uuid, row] : t->rows()) {
+    for (int c : t->columns()) out[uuid].push_back(row->fields[c]);
+  }
+  return out;
+}
+
+TEST(IdlClusterTest, LeaderKilledMidStreamEveryTransactionAppliedExactlyOnce) {
   Cluster cluster;
   common::EventLoop loop;
   auto idl = MakeIdl(loop, cluster.Remotes(), true);
   ASSERT_TRUE(idl->WaitSynced(seconds(30))) << idl->last_error().error().ToString();
-  int retries = 0;
-  for (int i = 0; i < 20; ++i) ASSERT_TRUE(InsertOnce(*idl, "sw" + std::to_string(i), &retries));
-  EXPECT_EQ(idl->stats().full_syncs, 1u);
+  Txn setup(*idl);
+  Uuid base = setup.Insert("Logical_Switch");
+  ASSERT_TRUE(setup.SetString("Logical_Switch", base, "name", "base").ok());
+  Uuid counter = setup.Insert("Logical_Port");
+  ASSERT_TRUE(setup.SetString("Logical_Port", counter, "name", "counter").ok());
+  ASSERT_TRUE(setup.Set("Logical_Port", counter, "lswitch", Datum(Atom(base))).ok());
+  ASSERT_TRUE(setup.SetInteger("Logical_Port", counter, "tag", 0).ok());
+  ASSERT_TRUE(setup.CommitBlock(seconds(30)).ok());
 
   int leader = cluster.Leader();
   ASSERT_GE(leader, 0);
+  std::atomic<int> committed{0};
+  int leader_pid = cluster.pid(leader);
+  std::thread killer([&committed, leader_pid] {
+    for (int v = committed.load(); v < kKillAfter; v = committed.load()) committed.wait(v);
+    ::kill(leader_pid, SIGKILL);  // The writer is in the middle of the next one.
+  });
+  Tally tally;
+  bool ok = true;
+  for (int i = 0; i < kTxns && ok; ++i) {
+    ok = CommitOnce(*idl, i, base, counter, &tally);
+    committed.fetch_add(1);
+    committed.notify_all();
+  }
+  committed.store(kTxns);
+  committed.notify_all();
+  killer.join();
   cluster.Kill(leader, SIGKILL);
-  for (int i = 20; i < 40; ++i) ASSERT_TRUE(InsertOnce(*idl, "sw" + std::to_string(i), &retries));
+  ASSERT_TRUE(ok);
+  std::printf("retries %d, lost replies found committed %d, resent %d, connects %d\n",
+              tally.retries, tally.found_committed, tally.resent,
+              static_cast<int>(idl->stats().connects));
+  RecordProperty("retries", tally.retries);
+  RecordProperty("found_committed", tally.found_committed);
+  RecordProperty("resent", tally.resent);
+  RecordProperty("connects", static_cast<int>(idl->stats().connects));
 
   ASSERT_TRUE(idl->WaitSynced(seconds(30)));
   EXPECT_GE(idl->stats().connects, 2u);
   EXPECT_EQ(idl->stats().method, MonitorMethod::kMonitorCondSince);
-  EXPECT_EQ(idl->stats().full_syncs, 1u) << "the reconnect resent the whole database";
-  RecordProperty("connects", static_cast<int>(idl->stats().connects));
-  RecordProperty("skipped_servers", static_cast<int>(idl->stats().skipped_servers));
-  RecordProperty("retries", retries);
+  // The reconnect asks for what it missed.  About one failover in eight,
+  // Debian's new leader answers that it does not know the last transaction
+  // id we saw (found=false, after a bounded wait for it to catch up) and so
+  // sends everything: only those answers may cause a second full sync.
+  RecordProperty("history_misses", static_cast<int>(idl->stats().history_misses));
+  EXPECT_EQ(idl->stats().full_syncs, 1u + idl->stats().history_misses)
+      << "the reconnect resent the whole database although the server had our history";
+
+  // Exactly once: every inserted switch once, the counter and the keys of
+  // the mutate-only transactions counted once each.
   std::multiset<std::string> names;
   for (const RowView& r : idl->table("Logical_Switch")->All()) names.insert(r.GetString("name"));
-  EXPECT_EQ(names.size(), 40u);
-  for (int i = 0; i < 40; ++i) EXPECT_EQ(names.count("sw" + std::to_string(i)), 1u) << i;
+  int expected_switches = 1, expected_count = 0;
+  std::map<std::string, std::string> expected_ids;
+  for (int i = 0; i < kTxns; ++i) {
+    if (i % 3 != 1) {
+      EXPECT_EQ(names.count("sw" + std::to_string(i)), 1u) << i;
+      ++expected_switches;
+    }
+    if (i % 3 != 0) {
+      ++expected_count;
+      expected_ids["k" + std::to_string(i)] = "v";
+    }
+  }
+  EXPECT_EQ(static_cast<int>(names.size()), expected_switches);
+  EXPECT_EQ(idl->table("Logical_Port")->Get(counter)->GetInteger("tag"), expected_count);
+  EXPECT_EQ(idl->table("Logical_Switch")->Get(base)->GetStringMap("external_ids"), expected_ids);
 
   // The replica equals what a fresh client reads from a surviving server.
   int survivor = (leader + 1) % kServers;
   auto fresh = MakeIdl(loop, cluster.Remote(survivor), false);
   ASSERT_TRUE(fresh->WaitSynced(seconds(30)));
-  ASSERT_TRUE(fresh->RunUntil([&] { return fresh->table("Logical_Switch")->size() == 40; },
-                              seconds(30)));
-  for (const auto& [uuid, row] : idl->table("Logical_Switch")->rows()) {
-    auto other = fresh->table("Logical_Switch")->Get(uuid);
-    ASSERT_TRUE(other.has_value()) << uuid.ToString();
-    EXPECT_EQ(other->row().fields, row->fields);
-  }
+  ASSERT_TRUE(fresh->RunUntil(
+      [&] {
+        auto port = fresh->table("Logical_Port")->Get(counter);
+        return static_cast<int>(fresh->table("Logical_Switch")->size()) == expected_switches &&
+               port && port->GetInteger("tag") == expected_count;
+      },
+      seconds(30)));
+  EXPECT_EQ(Contents(*fresh, "Logical_Switch"), Contents(*idl, "Logical_Switch"));
+  EXPECT_EQ(Contents(*fresh, "Logical_Port"), Contents(*idl, "Logical_Port"));
 }
 
 }  // namespace

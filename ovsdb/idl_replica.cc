@@ -21,6 +21,57 @@ Type DiffType(const Type& type) {
   return t;
 }
 
+// A diff this much smaller than the value it applies to is applied by
+// editing the value's element vectors in place (binary search, then one
+// insert or erase per element) instead of rebuilding them.
+constexpr size_t kInPlaceDiffRatio = 8;
+
+// Applies an update2 diff to `field` in place; returns the number of
+// elements changed.  Large diffs (relative to the value) rebuild it once.
+size_t ApplyDiffInPlace(Datum& field, const Datum& diff) {
+  if (diff.size() * kInPlaceDiffRatio > field.size()) {
+    field.ApplyDiff(diff);
+    return diff.size();
+  }
+  std::vector<Atom>& keys = field.mutable_keys();
+  std::vector<Atom>& values = field.mutable_values();
+  bool map = field.is_map() && diff.is_map();
+  // Removals and value changes first, then additions, so that a diff that
+  // removes as much as it adds never grows the vectors.
+  std::vector<bool> added(diff.size(), false);
+  for (int pass = 0; pass < 2; ++pass) {
+    for (size_t j = 0; j < diff.size(); ++j) {
+      if (pass == 1 && !added[j]) continue;
+      const Atom& k = diff.keys()[j];
+      auto it = std::lower_bound(keys.begin(), keys.end(), k);
+      auto i = it - keys.begin();
+      bool present = it != keys.end() && *it == k;
+      if (pass == 1) {
+        keys.insert(it, k);
+        if (map) values.insert(values.begin() + i, diff.values()[j]);
+      } else if (present && map && !(values[i] == diff.values()[j])) {
+        values[i] = diff.values()[j];  // A map key's new value.
+      } else if (present) {
+        keys.erase(it);
+        if (map) values.erase(values.begin() + i);
+      } else {
+        added[j] = true;
+      }
+    }
+  }
+  return diff.size();
+}
+
+// Whether an update2 value for a column of at most one element must be
+// read as a symmetric difference rather than as the new value.  Open
+// vSwitch always sends the new value; a server that sends the symmetric
+// difference instead is recognised by a value no new value can be: two
+// elements (old and new), or the unchanged current value (a column whose
+// value did not change is never sent), which as a difference clears it.
+bool SymmetricDiff(const Datum& field, const Datum& diff) {
+  return diff.size() > 1 || (!diff.empty() && diff == field);
+}
+
 }  // namespace
 
 // ---- RowView -------------------------------------------------------------
@@ -312,14 +363,18 @@ Status Replica::ApplyRow1(ReplicaTable& t, const Uuid& uuid, const Json& update)
     DeleteRow(t, uuid);
     return Status::Ok();
   }
-  return PutRow(t, uuid, *nw);
+  // A modification's "old" names the changed columns: only they are
+  // decoded ("new" repeats every column).
+  auto old = update.find("old");
+  bool modify = old != update.end() && old->is_object() && t.Find(uuid) != nullptr;
+  return PutRow(t, uuid, *nw, modify ? &*old : nullptr);
 }
 
 Status Replica::ApplyRow2(ReplicaTable& t, const Uuid& uuid, const Json& update) {
   if (update.size() != 1) return Syntax("row update2 must have exactly one member");
   const std::string& op = update.begin().key();
   const Json& body = update.begin().value();
-  if (op == "initial" || op == "insert") return PutRow(t, uuid, body);
+  if (op == "initial" || op == "insert") return PutRow(t, uuid, body, nullptr);
   if (op == "delete") {
     DeleteRow(t, uuid);
     return Status::Ok();
@@ -332,8 +387,10 @@ Status Replica::ApplyRow2(ReplicaTable& t, const Uuid& uuid, const Json& update)
   return Syntax("unknown row update2 operation " + op);
 }
 
-// Inserts a row, or (resync, "update" format) overwrites the given columns.
-Status Replica::PutRow(ReplicaTable& t, const Uuid& uuid, const Json& row_json) {
+// Inserts a row, or (resync, "update" format) overwrites the given columns
+// that differ; with `changed`, only the columns it names.
+Status Replica::PutRow(ReplicaTable& t, const Uuid& uuid, const Json& row_json,
+                       const Json* changed) {
   if (!row_json.is_object()) return Syntax("row must be an object");
   const TableSchema& ts = t.schema();
   IdlRow* row = t.FindMutable(uuid);
@@ -348,17 +405,21 @@ Status Replica::PutRow(ReplicaTable& t, const Uuid& uuid, const Json& row_json) 
     row = created.get();
   }
   for (const auto& [name, value] : row_json.items()) {
+    if (changed != nullptr && !changed->contains(name)) continue;
     const ColumnSchema* c = ts.FindColumn(name);
     if (c == nullptr) return Syntax("table " + ts.name + " has no column " + name);
     Result<Datum> d = Datum::FromJson(c->type, value, nullptr);
     if (!d.ok()) return d.error();
     if (row->fields[c->index] == *d) continue;
+    stats_.elements_changed += d->size();
+    ++stats_.cells_written;
     row->fields[c->index] = std::move(d).value();
     if (!fresh && c->index > kVersionColumn) t.NoteModify(uuid, c->index);
   }
   if (fresh) {
     t.rows_.emplace(uuid, std::move(created));
     t.NoteInsert(uuid);
+    ++stats_.rows_inserted;
   }
   ++change_seqno_;
   return Status::Ok();
@@ -373,12 +434,22 @@ Status Replica::ModifyRow(ReplicaTable& t, IdlRow& row, const Json& diff) {
     Result<Datum> d = Datum::FromJson(DiffType(c->type), value, nullptr);
     if (!d.ok()) return d.error();
     Datum& field = row.fields[c->index];
-    if (c->type.n_max == 1 && !c->type.IsMap() && d->size() == 1 && field.size() == 1 &&
-        !(field.keys()[0] == d->keys()[0])) {
-      field = std::move(d).value();  // A scalar's new value.
+    if (c->type.n_max == 1 && !SymmetricDiff(field, *d)) {
+      // Open vSwitch's update2 for a column of at most one element (a
+      // scalar, an optional value, a one-pair map) carries the new value,
+      // not a difference: ["set",[]] clears it.
+      Status s = d->CheckSize(c->type);
+      if (!s.ok()) return Syntax("bad new value for column " + name + ": " + s.error().ToString());
+      stats_.elements_changed += std::max<size_t>(1, d->size());
+      field = std::move(d).value();
     } else {
-      field.ApplyDiff(*d);
+      stats_.elements_changed += ApplyDiffInPlace(field, *d);
+      if (c->type.n_max == 1 && field.size() > 1) {
+        return Syntax("diff leaves column " + name + " with " + std::to_string(field.size()) +
+                      " elements");
+      }
     }
+    ++stats_.cells_written;
     if (c->index > kVersionColumn) t.NoteModify(row.uuid, c->index);
   }
   ++change_seqno_;
@@ -391,6 +462,7 @@ void Replica::DeleteRow(ReplicaTable& t, const Uuid& uuid) {
   std::unique_ptr<IdlRow> row = std::move(it->second);
   t.rows_.erase(it);
   t.NoteDelete(std::move(row));
+  ++stats_.rows_deleted;
   ++change_seqno_;
 }
 

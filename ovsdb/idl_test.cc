@@ -12,6 +12,7 @@
 
 #include "common/testing.h"
 #include "ovsdb/idl.h"
+#include "ovsdb/idl_test_proxy.h"
 #include "ovsdb/idl_txn.h"
 
 namespace spate::ovsdb::idl {
@@ -25,16 +26,16 @@ using common::testing::WaitFor;
 using std::chrono::milliseconds;
 using std::chrono::seconds;
 
-std::string SchemaPath() {
+std::string SchemaPath(const char* file = "ovn-nb.ovsschema") {
   const char* src = std::getenv("SPATE_SOURCE_DIR");
-  return std::string(src ? src : ".") + "/ovsdb/schemas/ovn-nb.ovsschema";
+  return std::string(src ? src : ".") + "/ovsdb/schemas/" + file;
 }
 
 // One Debian ovsdb-server on a database file in a temp dir.
 class Server {
  public:
-  Server() {
-    auto r = RunProgram({"/usr/bin/ovsdb-tool", "create", db(), SchemaPath()});
+  explicit Server(const std::string& schema = SchemaPath()) {
+    auto r = RunProgram({"/usr/bin/ovsdb-tool", "create", db(), schema});
     EXPECT_EQ(r.exit_code, 0) << r.err;
     Start();
   }
@@ -76,10 +77,11 @@ class Server {
 };
 
 std::unique_ptr<Idl> MakeIdl(common::EventLoop& loop, const std::string& remote,
-                             std::vector<TableRequest> tables = {}) {
+                             std::vector<TableRequest> tables = {},
+                             std::string database = "OVN_Northbound") {
   IdlOptions o;
   o.remote = remote;
-  o.database = "OVN_Northbound";
+  o.database = std::move(database);
   o.tables = std::move(tables);
   o.min_backoff = milliseconds(50);
   o.max_backoff = milliseconds(200);
@@ -200,7 +202,7 @@ TEST(IdlTest, TransactionsInsertReferenceAndMutate) {
   ASSERT_TRUE(r.ok()) << r.error.ToString();
   EXPECT_TRUE(r.replica_seen);
   Uuid real_sw = r.Real(sw);
-  EXPECT_NE(real_sw, sw);
+  EXPECT_EQ(real_sw, sw);  // Client-chosen UUIDs: the server keeps ours.
   auto port = idl->table("Logical_Port")->Get(r.Real(lp));
   ASSERT_TRUE(port.has_value());
   EXPECT_EQ(port->GetOptionalUuid("lswitch"), real_sw);
@@ -222,6 +224,7 @@ TEST(IdlTest, TransactionsInsertReferenceAndMutate) {
                               Atom(std::string("v"))).ok());
   TxnResult ar = add.CommitBlock(seconds(10));
   ASSERT_TRUE(ar.ok()) << ar.error.ToString();
+  EXPECT_TRUE(ar.replica_seen) << "SetMapEntry's effect was not recognised";
   ASSERT_TRUE(idl->RunUntil([&] {
     return idl->table("Logical_Port")->Get(r.Real(lp))->GetStrings("macs").size() == 1002;
   }, seconds(10)));
@@ -230,6 +233,95 @@ TEST(IdlTest, TransactionsInsertReferenceAndMutate) {
   EXPECT_TRUE(std::count(set.begin(), set.end(), "other"));
   EXPECT_TRUE(std::count(set.begin(), set.end(), "mine"));
   EXPECT_EQ(p->GetStringMap("external_ids"), (std::map<std::string, std::string>{{"k", "v"}}));
+
+  // Overwriting the key (delete + insert in one mutate) is recognised too,
+  // and so is a lone map insert of a key that exists (a no-op).
+  Txn overwrite(*idl);
+  ASSERT_TRUE(overwrite.SetMapEntry("Logical_Port", r.Real(lp), "external_ids",
+                                    Atom(std::string("k")), Atom(std::string("w"))).ok());
+  ASSERT_TRUE(overwrite.Mutate("Logical_Port", r.Real(lp), "macs", "delete",
+                               Datum(Atom(std::string("mac7")))).ok());
+  TxnResult ow = overwrite.CommitBlock(seconds(10));
+  ASSERT_TRUE(ow.ok()) << ow.error.ToString();
+  EXPECT_TRUE(ow.replica_seen);
+  EXPECT_EQ(idl->table("Logical_Port")->Get(r.Real(lp))->GetStringMap("external_ids"),
+            (std::map<std::string, std::string>{{"k", "w"}}));
+  Datum pair = *Datum::FromAtoms(
+      idl->replica()->schema().FindTable("Logical_Port")->FindColumn("external_ids")->type,
+      {Atom(std::string("k"))}, {Atom(std::string("ignored"))});
+  Txn noop(*idl);
+  ASSERT_TRUE(noop.Mutate("Logical_Port", r.Real(lp), "external_ids", "insert", pair).ok());
+  TxnResult nr = noop.CommitBlock(seconds(10));
+  ASSERT_TRUE(nr.ok()) << nr.error.ToString();
+  EXPECT_TRUE(nr.replica_seen);
+}
+
+// The number of switches named `name` in the replica.
+int CountSwitches(Idl& idl, const std::string& name) {
+  auto names = SwitchNames(idl);
+  return static_cast<int>(std::count(names.begin(), names.end(), name));
+}
+
+// Lost replies, made deterministic by a proxy that cuts the connection
+// before the server sees the transaction or after it committed: the Txn
+// resends behind guards and reports success exactly once, with the inserts
+// and the arithmetic mutation applied once.
+TEST(IdlTest, LostReplyIsResolvedExactlyOnce) {
+  Server server;
+  common::EventLoop loop;
+  TempDir dir;
+  CuttingProxy proxy(loop, "punix:" + dir.File("proxy.sock"), server.remote());
+  auto idl = MakeIdl(loop, proxy.remote());
+  ASSERT_TRUE(idl->WaitSynced(seconds(10)));
+  Txn setup(*idl);
+  Uuid sw = setup.Insert("Logical_Switch");
+  ASSERT_TRUE(setup.SetString("Logical_Switch", sw, "name", "base").ok());
+  Uuid lp = setup.Insert("Logical_Port");
+  ASSERT_TRUE(setup.SetString("Logical_Port", lp, "name", "counter").ok());
+  ASSERT_TRUE(setup.Set("Logical_Port", lp, "lswitch", Datum(Atom(sw))).ok());
+  ASSERT_TRUE(setup.SetInteger("Logical_Port", lp, "tag", 0).ok());
+  ASSERT_TRUE(setup.CommitBlock(seconds(10)).ok());
+
+  struct Case {
+    CuttingProxy::Cut cut;  // Where the connection breaks.
+    bool insert;            // The transaction inserts a switch.
+    TxnRecovery expected;   // How the outcome must be found.
+  };
+  const Case cases[] = {
+      {CuttingProxy::Cut::kAfterReply, true, TxnRecovery::kFoundCommitted},
+      {CuttingProxy::Cut::kBeforeRequest, true, TxnRecovery::kResent},
+      {CuttingProxy::Cut::kAfterReply, false, TxnRecovery::kFoundCommitted},
+      {CuttingProxy::Cut::kBeforeRequest, false, TxnRecovery::kResent},
+  };
+  int n = 0;
+  for (const Case& c : cases) {
+    ++n;
+    proxy.CutNext(c.cut);
+    Txn txn(*idl);
+    std::string name = "sw" + std::to_string(n);
+    if (c.insert) {
+      Uuid s = txn.Insert("Logical_Switch");
+      ASSERT_TRUE(txn.SetString("Logical_Switch", s, "name", name).ok());
+    }
+    ASSERT_TRUE(txn.Mutate("Logical_Port", lp, "tag", "+=", Datum(Atom(int64_t{1}))).ok());
+    ASSERT_TRUE(txn.InsertToSet("Logical_Port", lp, "macs", Atom(name)).ok());
+    TxnResult r = txn.CommitBlock(seconds(20));
+    ASSERT_TRUE(r.ok()) << n << ": " << r.error.ToString();
+    EXPECT_TRUE(proxy.cut_done()) << n;
+    EXPECT_EQ(r.recovery, c.expected) << n;
+    EXPECT_TRUE(r.replica_seen) << n;
+    EXPECT_EQ(idl->table("Logical_Port")->Get(lp)->GetInteger("tag"), n) << n;
+    EXPECT_EQ(CountSwitches(*idl, name), c.insert ? 1 : 0) << n;
+  }
+  EXPECT_EQ(proxy.cuts(), 4);
+  EXPECT_GE(idl->stats().connects, 5u);
+
+  // A fresh client straight on the server sees the same: each effect once.
+  auto fresh = MakeIdl(loop, server.remote());
+  ASSERT_TRUE(fresh->WaitSynced(seconds(10)));
+  EXPECT_EQ(fresh->table("Logical_Port")->Get(lp)->GetInteger("tag"), 4);
+  EXPECT_EQ(SwitchNames(*fresh), (std::vector<std::string>{"base", "sw1", "sw2"}));
+  EXPECT_EQ(Contents(*fresh->table("Logical_Port")), Contents(*idl->table("Logical_Port")));
 }
 
 TEST(IdlTest, VerifyConflictGivesTryAgainThenSucceeds) {
@@ -373,6 +465,121 @@ TEST(IdlTest, LocksBetweenTwoClients) {
 
   b->SetLock("");  // Releases: a, still waiting, gets it.
   ASSERT_TRUE(a->RunUntil([&] { return a->has_lock(); }, seconds(10)));
+}
+
+// An Open_vSwitch database (root table Open_vSwitch; Bridge, Port and
+// Interface are garbage-collected when unreferenced) with one root row, one
+// bridge and one port (tag 5); returns the root row, bridge and port.
+struct VswitchRows {
+  Uuid ovs, bridge, port;  // The rows created.
+};
+VswitchRows MakeVswitchRows(Idl& idl) {
+  Txn txn(idl);
+  VswitchRows v{txn.Insert("Open_vSwitch"), txn.Insert("Bridge"), txn.Insert("Port")};
+  Uuid iface = txn.Insert("Interface");
+  EXPECT_TRUE(txn.SetString("Interface", iface, "name", "p0").ok());
+  EXPECT_TRUE(txn.SetString("Port", v.port, "name", "p0").ok());
+  EXPECT_TRUE(txn.Set("Port", v.port, "interfaces", Datum(Atom(iface))).ok());
+  EXPECT_TRUE(txn.SetInteger("Port", v.port, "tag", 5).ok());
+  EXPECT_TRUE(txn.SetString("Bridge", v.bridge, "name", "br0").ok());
+  EXPECT_TRUE(txn.Set("Bridge", v.bridge, "ports", Datum(Atom(v.port))).ok());
+  EXPECT_TRUE(txn.Set("Open_vSwitch", v.ovs, "bridges", Datum(Atom(v.bridge))).ok());
+  TxnResult r = txn.CommitBlock(seconds(10));
+  EXPECT_TRUE(r.ok()) << r.error.ToString();
+  EXPECT_TRUE(r.replica_seen);
+  return v;
+}
+
+// Clearing an optional column (Port "tag", min 0 max 1) arrives from Open
+// vSwitch's server as the new value ["set",[]]: the replica shows it empty,
+// so the commit that cleared it completes, and so does a clear by another
+// client.
+TEST(IdlTest, ClearingAnOptionalColumnEmptiesIt) {
+  Server server(SchemaPath("vswitch.ovsschema"));
+  common::EventLoop loop;
+  auto idl = MakeIdl(loop, server.remote(), {}, "Open_vSwitch");
+  ASSERT_TRUE(idl->WaitSynced(seconds(10)));
+  VswitchRows v = MakeVswitchRows(*idl);
+  auto tag = [&] { return idl->table("Port")->Get(v.port)->GetOptionalInteger("tag"); };
+  ASSERT_EQ(tag(), 5);
+
+  Txn change(*idl);
+  ASSERT_TRUE(change.SetInteger("Port", v.port, "tag", 7).ok());
+  TxnResult cr = change.CommitBlock(seconds(10));
+  ASSERT_TRUE(cr.ok()) << cr.error.ToString();
+  EXPECT_TRUE(cr.replica_seen);
+  EXPECT_EQ(tag(), 7);
+
+  Txn clear(*idl);
+  ASSERT_TRUE(clear.Set("Port", v.port, "tag", Datum()).ok());
+  TxnResult r = clear.CommitBlock(seconds(10));
+  ASSERT_TRUE(r.ok()) << r.error.ToString();
+  EXPECT_TRUE(r.replica_seen) << "the cleared column still shows its old value";
+  EXPECT_EQ(tag(), std::nullopt);
+
+  server.Transact(R"(["Open_vSwitch",{"op":"update","table":"Port","where":[["name","==","p0"]],)"
+                  R"("row":{"tag":9}}])");
+  ASSERT_TRUE(idl->RunUntil([&] { return tag() == 9; }, seconds(10)));
+  server.Transact(R"(["Open_vSwitch",{"op":"update","table":"Port","where":[["name","==","p0"]],)"
+                  R"("row":{"tag":["set",[]]}}])");
+  EXPECT_TRUE(idl->RunUntil([&] { return tag() == std::nullopt; }, seconds(10)));
+}
+
+// A row of a non-root table inserted without a reference is garbage-
+// collected by the server and never appears in the replica: the commit
+// must not wait for it.
+TEST(IdlTest, GarbageCollectedInsertDoesNotBlockCommit) {
+  Server server(SchemaPath("vswitch.ovsschema"));
+  common::EventLoop loop;
+  auto idl = MakeIdl(loop, server.remote(), {}, "Open_vSwitch");
+  ASSERT_TRUE(idl->WaitSynced(seconds(10)));
+  VswitchRows v = MakeVswitchRows(*idl);
+
+  Txn txn(*idl);
+  Uuid orphan = txn.Insert("Bridge");
+  ASSERT_TRUE(txn.SetString("Bridge", orphan, "name", "orphan").ok());
+  ASSERT_TRUE(txn.SetInteger("Open_vSwitch", v.ovs, "next_cfg", 1).ok());
+  TxnResult r = txn.CommitBlock(seconds(10));
+  ASSERT_TRUE(r.ok()) << r.error.ToString();
+  EXPECT_TRUE(r.replica_seen) << "the commit waited for a garbage-collected row";
+  EXPECT_FALSE(idl->table("Bridge")->Get(orphan).has_value());
+  EXPECT_EQ(idl->table("Open_vSwitch")->Get(v.ovs)->GetInteger("next_cfg"), 1);
+}
+
+// An operation built before the insert of the row it refers to (an update
+// and a mutate of the root row, created first, then given references to
+// bridges inserted later) refers to the client-chosen UUID, so the
+// reference resolves to the inserted row.
+TEST(IdlTest, ReferenceBuiltBeforeItsInsertResolves) {
+  Server server(SchemaPath("vswitch.ovsschema"));
+  common::EventLoop loop;
+  auto idl = MakeIdl(loop, server.remote(), {}, "Open_vSwitch");
+  ASSERT_TRUE(idl->WaitSynced(seconds(10)));
+  VswitchRows v = MakeVswitchRows(*idl);
+
+  Txn txn(*idl);
+  ASSERT_TRUE(txn.SetInteger("Open_vSwitch", v.ovs, "next_cfg", 2).ok());  // First op.
+  ASSERT_TRUE(txn.Mutate("Open_vSwitch", v.ovs, "cur_cfg", "+=", Datum(Atom(int64_t{1}))).ok());
+  Uuid br1 = txn.Insert("Bridge");
+  Uuid br2 = txn.Insert("Bridge");
+  ASSERT_TRUE(txn.SetString("Bridge", br1, "name", "br1").ok());
+  ASSERT_TRUE(txn.SetString("Bridge", br2, "name", "br2").ok());
+  Datum three;
+  three.mutable_keys() = {Atom(v.bridge), Atom(br1)};
+  ASSERT_TRUE(three.Sort(false).ok());
+  ASSERT_TRUE(txn.Set("Open_vSwitch", v.ovs, "bridges", three).ok());  // Into the first op.
+  ASSERT_TRUE(txn.InsertToSet("Open_vSwitch", v.ovs, "bridges", Atom(br2)).ok());
+  TxnResult r = txn.CommitBlock(seconds(10));
+  ASSERT_TRUE(r.ok()) << r.error.ToString();
+  EXPECT_TRUE(r.replica_seen);
+  auto ovs = idl->table("Open_vSwitch")->Get(v.ovs);
+  std::vector<Uuid> bridges = ovs->GetUuids("bridges");
+  std::vector<Uuid> want = {v.bridge, br1, br2};
+  std::sort(bridges.begin(), bridges.end());
+  std::sort(want.begin(), want.end());
+  EXPECT_EQ(bridges, want);
+  EXPECT_EQ(idl->table("Bridge")->Get(br1)->GetString("name"), "br1");
+  EXPECT_EQ(idl->table("Bridge")->Get(br2)->GetString("name"), "br2");
 }
 
 }  // namespace

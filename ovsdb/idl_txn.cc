@@ -2,8 +2,11 @@
 
 #include <algorithm>
 #include <optional>
+#include <set>
 #include <tuple>
 #include <utility>
+
+#include "ovsdb/condition.h"
 
 namespace spate::ovsdb::idl {
 
@@ -25,6 +28,15 @@ struct Txn::Op {
   std::vector<Mutation> mutations;               // Mutate.
 };
 
+// The value an arithmetic mutation must leave in a column (see Guards()).
+struct Guard {
+  std::string table;  // Table name.
+  Uuid row;           // Row.
+  int column = 0;     // Column index.
+  Datum before;       // The replica's value when the transaction was sent.
+  Datum expected;     // `before` with the transaction's mutations applied.
+};
+
 struct Txn::State {
   std::vector<Op> ops;                                      // In order.
   std::map<std::tuple<int, std::string, Uuid>, size_t> op_index;  // (kind, table, row) -> op.
@@ -33,27 +45,18 @@ struct Txn::State {
   Status error;                                             // First build error.
   std::optional<TxnResult> replied;                         // Reply parsed.
   bool done = false;                                        // Callback ran.
+  Json request;                                             // transact params sent.
+  std::vector<std::pair<OpKind, Uuid>> sent;                // Kinds and rows of `request`.
+  std::vector<Guard> guards;                                // Arithmetic mutations.
+  int resends = 0;                                          // Outcome resolutions.
 };
 
 namespace {
 
-// Replaces ["uuid", placeholder] by ["named-uuid", name] throughout `j`.
-void NameUuids(Json& j, const std::map<Uuid, std::string>& names) {
-  if (!j.is_array()) return;
-  if (j.size() == 2 && j[0] == "uuid" && j[1].is_string()) {
-    std::optional<Uuid> u = Uuid::Parse(j[1].get<std::string>());
-    auto it = u ? names.find(*u) : names.end();
-    if (it != names.end()) j = Json::array({"named-uuid", it->second});
-    return;
-  }
-  for (Json& e : j) NameUuids(e, names);
-}
-
-Json Encode(const Datum& d, const Type& type, const std::map<Uuid, std::string>& names) {
-  Json j = d.ToJson(type);
-  NameUuids(j, names);
-  return j;
-}
+// New rows are referred to by their client-chosen UUID, ["uuid", u], never
+// by "named-uuid": a named-uuid used before the insert that names it would
+// be given another UUID by Open vSwitch's server.
+Json Encode(const Datum& d, const Type& type) { return d.ToJson(type); }
 
 // `d` with placeholder UUIDs replaced by the real ones.
 Datum Resolve(const Datum& d, const std::map<Uuid, Uuid>& real) {
@@ -75,10 +78,8 @@ Datum Resolve(const Datum& d, const std::map<Uuid, Uuid>& real) {
   return out;
 }
 
-Json UuidWhere(const Uuid& row, const std::map<Uuid, std::string>& names) {
-  Json value = Json::array({"uuid", row.ToString()});
-  NameUuids(value, names);
-  return Json::array({Json::array({"_uuid", "==", std::move(value)})});
+Json UuidWhere(const Uuid& row) {
+  return Json::array({Json::array({"_uuid", "==", Json::array({"uuid", row.ToString()})})});
 }
 
 Type ElementsType(const Type& column, bool keys_only) {
@@ -89,24 +90,135 @@ Type ElementsType(const Type& column, bool keys_only) {
   return t;
 }
 
-bool MutationSeen(const Datum& field, const Mutation& m, const std::map<Uuid, Uuid>& real) {
-  Datum v = Resolve(m.value, real);
-  if (m.mutator == "insert") return field.Includes(v);
-  if (m.mutator != "delete") return true;  // Arithmetic: not checked.
-  if (!v.is_map() && field.is_map()) {
-    for (const Atom& k : v.keys()) {
-      if (field.Find(k) >= 0) return false;
+enum class Expect { kAbsent, kPresent, kNotPair };
+
+// Whether `field` shows the net effect of the "insert"/"delete" mutations
+// of `column` in `op`, taken in order: a key deleted and then inserted
+// (SetMapEntry) must carry the inserted value; a key only inserted must be
+// present (a map "insert" never overwrites); a deleted key must be absent.
+// Arithmetic mutators are not checked here (see Guard).  Nothing is copied
+// but the mutation arguments.
+bool MutationsSeen(const Datum& field, const Txn::Op& op, int column,
+                   const std::map<Uuid, Uuid>& real) {
+  std::map<Atom, std::pair<Expect, std::optional<Atom>>> expect;
+  for (const Mutation& m : op.mutations) {
+    bool insert = m.mutator == "insert";
+    if (m.column != column || (!insert && m.mutator != "delete")) continue;
+    Datum v = Resolve(m.value, real);
+    for (size_t i = 0; i < v.size(); ++i) {
+      const Atom& k = v.keys()[i];
+      std::optional<Atom> value;
+      if (v.is_map()) value = v.values()[i];
+      auto it = expect.find(k);
+      if (insert) {
+        if (it == expect.end()) {
+          expect.emplace(k, std::make_pair(Expect::kPresent, std::nullopt));
+        } else if (it->second.first == Expect::kAbsent) {
+          it->second = {Expect::kPresent, value};
+        }
+      } else if (!value || (it != expect.end() && it->second.first == Expect::kPresent &&
+                            it->second.second == value)) {
+        expect[k] = {Expect::kAbsent, std::nullopt};
+      } else if (it == expect.end() || it->second.first != Expect::kAbsent) {
+        expect[k] = {Expect::kNotPair, value};
+      }
     }
-    return true;
   }
-  return field.Excludes(v);
+  for (const auto& [k, e] : expect) {
+    ptrdiff_t i = field.Find(k);
+    bool has_value = i >= 0 && e.second && field.is_map();
+    switch (e.first) {
+      case Expect::kAbsent:
+        if (i >= 0) return false;
+        break;
+      case Expect::kPresent:
+        if (i < 0 || (has_value && !(field.values()[i] == *e.second))) return false;
+        break;
+      case Expect::kNotPair:
+        if (has_value && field.values()[i] == *e.second) return false;
+        break;
+    }
+  }
+  return true;
 }
 
-// True if the replica shows the effects of `ops`.
-bool Seen(Idl& idl, const std::vector<Txn::Op>& ops, const std::map<Uuid, Uuid>& real) {
-  for (const Txn::Op& op : ops) {
+// Whether `op` (not deleted by this transaction) stores a strong reference
+// to `target` in one of its values.
+bool StronglyRefers(const Txn::Op& op, const TableSchema& ts, const Uuid& target) {
+  auto holds = [&](const ColumnSchema& c, const Datum& d) {
+    bool keys = c.key_ref_table >= 0 && c.type.key.ref_type == RefType::kStrong;
+    bool values = c.value_ref_table >= 0 && c.type.value.ref_type == RefType::kStrong;
+    Atom a(target);
+    return (keys && d.Find(a) >= 0) ||
+           (values && std::find(d.values().begin(), d.values().end(), a) != d.values().end());
+  };
+  for (const auto& [c, value] : op.columns) {
+    if (op.kind != kWait && holds(ts.columns[c], value)) return true;
+  }
+  for (const Mutation& m : op.mutations) {
+    if (m.mutator == "insert" && holds(ts.columns[m.column], m.value)) return true;
+  }
+  return false;
+}
+
+// The rows this transaction inserts that the server will garbage-collect
+// at commit: rows of non-root tables that nothing in the transaction
+// references strongly (nothing else can: their UUIDs are new), or that are
+// referenced only by other such rows or by rows it deletes.  They never
+// appear in the replica, so the "seen" check must not wait for them.
+std::set<Uuid> Collected(Idl& idl, const Txn::State& st) {
+  std::set<Uuid> collected;
+  if (idl.replica() == nullptr) return collected;
+  const DatabaseSchema& schema = idl.replica()->schema();
+  std::set<Uuid> deleted;
+  for (const Txn::Op& op : st.ops) {
+    if (op.kind == kDelete) deleted.insert(op.row);
+    const TableSchema* ts = schema.FindTable(op.table);
+    if (op.kind == kInsert && ts != nullptr && !ts->is_root) collected.insert(op.row);
+  }
+  for (bool changed = true; changed;) {  // Until no row is found referenced.
+    changed = false;
+    for (auto it = collected.begin(); it != collected.end();) {
+      bool kept = std::any_of(st.ops.begin(), st.ops.end(), [&](const Txn::Op& op) {
+        const TableSchema* ts = schema.FindTable(op.table);
+        return !collected.count(op.row) && !deleted.count(op.row) && ts != nullptr &&
+               StronglyRefers(op, *ts, *it);
+      });
+      it = kept ? collected.erase(it) : std::next(it);
+      changed = changed || kept;
+    }
+  }
+  return collected;
+}
+
+// True if the replica shows the effects of the transaction: inserted rows
+// present (except those the server garbage-collects), deleted rows gone,
+// written columns equal, set/map mutations visible and, with `guards`, arithmetic results as expected.  With
+// `guards`, also false if nothing at all could be checked (every table
+// unreplicated or filtered): absence of evidence is not a commit.
+bool Seen(Idl& idl, const Txn::State& st, const std::map<Uuid, Uuid>& real, bool guards) {
+  size_t checked = 0;
+  std::set<Uuid> collected = Collected(idl, st);
+  // A column both written and mutated is checked at the operation the
+  // server applies last (inserts go first, then the rest in order).
+  auto rank = [&](size_t i) { return (st.ops[i].kind == kInsert ? 0 : st.ops.size()) + i; };
+  std::map<std::pair<Uuid, int>, size_t> last;
+  for (size_t i = 0; i < st.ops.size(); ++i) {
+    const Txn::Op& op = st.ops[i];
+    if (op.kind == kWait) continue;
+    auto note = [&](int c) {
+      size_t& l = last[{op.row, c}];
+      l = std::max(l, rank(i));
+    };
+    for (const auto& [c, value] : op.columns) note(c);
+    for (const Mutation& m : op.mutations) note(m.column);
+  }
+  for (size_t i = 0; i < st.ops.size(); ++i) {
+    const Txn::Op& op = st.ops[i];
     const ReplicaTable* t = idl.table(op.table);
     if (t == nullptr || !t->where().is_null() || op.kind == kWait) continue;
+    if (collected.count(op.row)) continue;
+    ++checked;
     auto it = real.find(op.row);
     const IdlRow* row = t->Find(it == real.end() ? op.row : it->second);
     if (op.kind == kDelete) {
@@ -115,48 +227,60 @@ bool Seen(Idl& idl, const std::vector<Txn::Op>& ops, const std::map<Uuid, Uuid>&
     }
     if (row == nullptr) return false;
     auto replicated = [&](int c) {
-      return std::binary_search(t->columns().begin(), t->columns().end(), c);
+      return std::binary_search(t->columns().begin(), t->columns().end(), c) &&
+             last[{op.row, c}] == rank(i);
     };
     for (const auto& [c, value] : op.columns) {
       if (replicated(c) && !(row->fields[c] == Resolve(value, real))) return false;
     }
-    for (const Mutation& m : op.mutations) {
-      if (replicated(m.column) && !MutationSeen(row->fields[m.column], m, real)) return false;
+    std::set<int> mutated;
+    for (const Mutation& m : op.mutations) mutated.insert(m.column);
+    for (int c : mutated) {
+      if (replicated(c) && !MutationsSeen(row->fields[c], op, c, real)) return false;
     }
   }
-  return true;
+  if (!guards) return true;
+  for (const Guard& g : st.guards) {
+    const ReplicaTable* t = idl.table(g.table);
+    const IdlRow* row = t ? t->Find(g.row) : nullptr;
+    if (row == nullptr || !(row->fields[g.column] == g.expected)) return false;
+  }
+  return checked > 0;
 }
 
 Json OpJson(const Txn::Op& op, const TableSchema& ts, const std::map<Uuid, std::string>& names) {
   Json j = {{"table", op.table}};
   Json row = Json::object();
   for (const auto& [c, value] : op.columns) {
-    row[ts.columns[c].name] = Encode(value, ts.columns[c].type, names);
+    row[ts.columns[c].name] = Encode(value, ts.columns[c].type);
   }
   switch (op.kind) {
     case kWait:
       j.update({{"op", "wait"}, {"timeout", 0}, {"until", "=="},
-                {"where", UuidWhere(op.row, names)}, {"rows", Json::array({row})}});
+                {"where", UuidWhere(op.row)}, {"rows", Json::array({row})}});
       j["columns"] = Json::array();
       for (const auto& [name, v] : row.items()) j["columns"].push_back(name);
       break;
     case kInsert:
-      j.update({{"op", "insert"}, {"row", row}, {"uuid-name", names.at(op.row)}});
+      // The client chooses the UUID (Open vSwitch's "uuid" member), so an
+      // insert can be recognised, and never repeated, after a lost reply.
+      j.update({{"op", "insert"}, {"row", row}, {"uuid-name", names.at(op.row)},
+                {"uuid", op.row.ToString()}});
       break;
     case kUpdate:
-      j.update({{"op", "update"}, {"row", row}, {"where", UuidWhere(op.row, names)}});
+      j.update({{"op", "update"}, {"row", row}, {"where", UuidWhere(op.row)}});
       break;
     case kMutate: {
       Json muts = Json::array();
       for (const Mutation& m : op.mutations) {
         muts.push_back(Json::array(
-            {ts.columns[m.column].name, m.mutator, Encode(m.value, m.type, names)}));
+            {ts.columns[m.column].name, m.mutator, Encode(m.value, m.type)}));
       }
-      j.update({{"op", "mutate"}, {"mutations", muts}, {"where", UuidWhere(op.row, names)}});
+      j.update({{"op", "mutate"}, {"mutations", muts}, {"where", UuidWhere(op.row)}});
       break;
     }
     case kDelete:
-      j.update({{"op", "delete"}, {"where", UuidWhere(op.row, names)}});
+      j.update({{"op", "delete"}, {"where", UuidWhere(op.row)}});
       break;
   }
   return j;
@@ -363,6 +487,134 @@ Status Txn::RemoveMapKey(std::string_view table, const Uuid& row, std::string_vi
 
 void Txn::AddComment(std::string comment) { state_->comments.push_back(std::move(comment)); }
 
+namespace {
+
+std::optional<Mutator> MutatorOf(const std::string& name) {
+  static const std::map<std::string, Mutator, std::less<>> kMutators = {
+      {"+=", Mutator::kAdd}, {"-=", Mutator::kSub}, {"*=", Mutator::kMul},
+      {"/=", Mutator::kDiv}, {"%=", Mutator::kMod}, {"insert", Mutator::kInsert},
+      {"delete", Mutator::kDelete}};
+  auto it = kMutators.find(name);
+  if (it == kMutators.end()) return std::nullopt;
+  return it->second;
+}
+
+// For every column of an existing row that `op` changes with an arithmetic
+// mutator ("+=", ...), the replica's current value and the value the
+// mutations produce from it.  An arithmetic mutation is the only kind that
+// is not idempotent, so it is the only one a resend must guard.
+void AddGuards(Idl& idl, const Txn::Op& op, std::vector<Guard>* guards) {
+  const ReplicaTable* t = idl.table(op.table);
+  const IdlRow* row = t ? t->Find(op.row) : nullptr;
+  if (row == nullptr) return;
+  std::set<int> arithmetic;
+  for (const Mutation& m : op.mutations) {
+    if (m.mutator != "insert" && m.mutator != "delete") arithmetic.insert(m.column);
+  }
+  for (int c : arithmetic) {
+    if (!std::binary_search(t->columns().begin(), t->columns().end(), c)) continue;
+    Guard g{op.table, op.row, c, row->fields[c], row->fields[c]};
+    bool ok = true;
+    for (const Mutation& m : op.mutations) {
+      std::optional<Mutator> mut = MutatorOf(m.mutator);
+      if (m.column != c || !mut) continue;
+      ovsdb::Mutation om{*mut, c, m.value, m.mutator};
+      ok = ok && om.Apply(t->schema().columns[c], &g.expected).ok();
+    }
+    if (ok) guards->push_back(std::move(g));
+  }
+}
+
+// The "wait" that holds only while `g`'s column still has its old value.
+Json GuardJson(const Guard& g, const TableSchema& ts) {
+  const ColumnSchema& c = ts.columns[g.column];
+  return {{"op", "wait"}, {"table", g.table}, {"timeout", 0}, {"until", "=="},
+          {"where", UuidWhere(g.row)}, {"columns", Json::array({c.name})},
+          {"rows", Json::array({{{c.name, g.before.ToJson(c.type)}}})}};
+}
+
+// The same transaction again, behind its guards: used when the connection
+// dropped before the reply (see Resolve()).
+Json ResendRequest(const Txn::State& st, const DatabaseSchema& schema,
+                   std::vector<std::pair<OpKind, Uuid>>* sent) {
+  Json params = Json::array({st.request[0]});
+  for (const Guard& g : st.guards) {
+    params.push_back(GuardJson(g, *schema.FindTable(g.table)));
+    sent->emplace_back(kWait, g.row);
+  }
+  for (size_t i = 1; i < st.request.size(); ++i) params.push_back(st.request[i]);
+  sent->insert(sent->end(), st.sent.begin(), st.sent.end());
+  return params;
+}
+
+using Done = std::function<void(TxnResult)>;
+
+// Reports `result` once the replica shows the transaction's effects.
+void FinishWhenSeen(Idl* idl, std::shared_ptr<Txn::State> st, Done done, TxnResult result) {
+  st->replied = result;
+  idl->AddChangeWaiter([idl, st, done, result]() mutable {
+    if (!idl->synced() || !Seen(*idl, *st, result.inserted, false)) return false;
+    result.replica_seen = true;
+    st->done = true;
+    done(std::move(result));
+    return true;
+  });
+}
+
+void Resolve(Idl* idl, std::shared_ptr<Txn::State> st, Done done);
+
+// Handles the reply to the transaction or to a resend of it.
+void OnReply(Idl* idl, std::shared_ptr<Txn::State> st, Done done,
+             const std::vector<std::pair<OpKind, Uuid>>& sent, Result<Json> r) {
+  if (!r.ok() && r.error().tag() == "connection lost") return Resolve(idl, st, done);
+  TxnResult result;
+  if (!r.ok()) {
+    result.error = r.error();
+  } else {
+    ParseReply(*r, sent, &result);
+  }
+  if (st->resends > 0) result.recovery = TxnRecovery::kResent;
+  if (!result.ok() && st->resends > 0) {
+    // The resend failed: either the first attempt committed (its inserted
+    // UUIDs now exist, its guarded columns moved) or the world changed.
+    bool duplicate = result.error.tag() == "duplicate uuid";
+    if (duplicate || Seen(*idl, *st, {}, true)) {
+      result = TxnResult();
+      result.status = TxnStatus::kSuccess;
+      result.recovery = TxnRecovery::kFoundCommitted;
+      for (const auto& [placeholder, name] : st->names) result.inserted[placeholder] = placeholder;
+    }
+  }
+  if (!result.ok()) {
+    st->replied = result;
+    st->done = true;
+    return done(std::move(result));
+  }
+  FinishWhenSeen(idl, st, std::move(done), std::move(result));
+}
+
+// The connection dropped after the transaction was handed to it: whether
+// it committed is unknown.  Once the Idl is synced again (on any server),
+// resend it unchanged behind guards: its inserts carry client-chosen UUIDs
+// ("duplicate uuid" if the first attempt committed) and its arithmetic
+// mutations wait for the values they started from.  Idempotent operations
+// (update, set/map insert and delete, row delete) are harmless to repeat.
+void Resolve(Idl* idl, std::shared_ptr<Txn::State> st, Done done) {
+  idl->AddChangeWaiter([idl, st, done]() {
+    if (!idl->synced() || idl->replica() == nullptr) return false;
+    ++st->resends;
+    auto sent = std::make_shared<std::vector<std::pair<OpKind, Uuid>>>();
+    Json params = ResendRequest(*st, idl->replica()->schema(), sent.get());
+    bool ok = idl->Request("transact", std::move(params), [idl, st, done, sent](Result<Json> r) {
+      OnReply(idl, st, done, *sent, std::move(r));
+    });
+    if (!ok) Resolve(idl, st, done);
+    return true;
+  });
+}
+
+}  // namespace
+
 std::shared_ptr<Txn::State> Txn::Send(std::function<void(TxnResult)> done) {
   std::shared_ptr<State> st(std::move(state_));
   state_ = std::make_unique<State>();
@@ -386,39 +638,28 @@ std::shared_ptr<Txn::State> Txn::Send(std::function<void(TxnResult)> done) {
     return st;
   }
   const DatabaseSchema& schema = idl_.replica()->schema();
-  Json params = Json::array({schema.name});
-  std::vector<std::pair<OpKind, Uuid>> sent;
-  for (int pass = 0; pass < 2; ++pass) {  // Waits first: they must see the old values.
+  st->request = Json::array({schema.name});
+  // Waits first: they must see the old values.  Then inserts, so that an
+  // update, mutate or delete of a new row finds it whatever order the
+  // caller built the transaction in.
+  for (OpKind pass : {kWait, kInsert, kUpdate}) {
     for (const Op& op : st->ops) {
-      if ((op.kind == kWait) != (pass == 0)) continue;
-      params.push_back(OpJson(op, *schema.FindTable(op.table), st->names));
-      sent.emplace_back(op.kind, op.row);
+      OpKind group = op.kind == kWait || op.kind == kInsert ? op.kind : kUpdate;
+      if (group != pass) continue;
+      st->request.push_back(OpJson(op, *schema.FindTable(op.table), st->names));
+      st->sent.emplace_back(op.kind, op.row);
+      if (op.kind == kMutate && !st->names.count(op.row)) AddGuards(idl_, op, &st->guards);
     }
   }
-  for (const std::string& c : st->comments) params.push_back({{"op", "comment"}, {"comment", c}});
-  if (!idl_.lock_name().empty()) params.push_back({{"op", "assert"}, {"lock", idl_.lock_name()}});
+  for (const std::string& c : st->comments) {
+    st->request.push_back({{"op", "comment"}, {"comment", c}});
+  }
+  if (!idl_.lock_name().empty()) {
+    st->request.push_back({{"op", "assert"}, {"lock", idl_.lock_name()}});
+  }
   Idl* idl = &idl_;
-  bool sent_ok = idl_.Request("transact", std::move(params), [idl, st, done, sent](Result<Json> r) {
-    TxnResult result;
-    if (!r.ok()) {
-      bool lost = r.error().tag() == "connection lost";
-      result.status = lost ? TxnStatus::kTryAgain : TxnStatus::kError;
-      result.error = r.error();
-    } else {
-      ParseReply(*r, sent, &result);
-    }
-    st->replied = result;
-    if (!result.ok()) {
-      st->done = true;
-      return done(std::move(result));
-    }
-    idl->AddChangeWaiter([idl, st, done, result]() mutable {
-      if (!idl->synced() || !Seen(*idl, st->ops, result.inserted)) return false;
-      result.replica_seen = true;
-      st->done = true;
-      done(std::move(result));
-      return true;
-    });
+  bool sent_ok = idl_.Request("transact", st->request, [idl, st, done](Result<Json> r) {
+    OnReply(idl, st, done, st->sent, std::move(r));
   });
   if (!sent_ok) finish_later(TxnStatus::kTryAgain, Error("not connected"));
   return st;

@@ -2,22 +2,43 @@
 // its connection.
 //
 // What
-//   Insert() returns a placeholder UUID for a new row; use it as the row
-//   handle and inside values that reference the row (it is sent as
-//   ["named-uuid", ...] with a "uuid-name", and TxnResult::Real() maps it to
-//   the UUID the server assigned).  Set() writes whole columns (one
-//   "update" per row), Mutate()/InsertToSet()/SetMapEntry()/... change
-//   part of a set or map with "mutate", so adding one element to a large
-//   set sends one element.  Verify() records the replica's current value
-//   of a column as a prerequisite: a "wait" with timeout 0 and until "=="
-//   (Open vSwitch's IDL "verify"); if another client changed the column
-//   first, the commit reports kTryAgain and the caller re-runs its logic
-//   against the refreshed replica.  If the Idl holds a lock, an "assert"
-//   of it is added.  AddComment() adds a "comment" operation.
+//   Insert() returns the UUID of a new row, chosen by the client and sent
+//   as the insert's "uuid" (Open vSwitch's extension, supported by its
+//   ovsdb-server since 2.x and by ours); references to it are that UUID
+//   (["uuid", u], never "named-uuid"), and inserts are sent before every
+//   update/mutate/delete, so the build order does not matter.
+//   TxnResult::Real() maps it to the UUID the server reports (the same).  Set() writes
+//   whole columns (one "update" per row), Mutate()/InsertToSet()/
+//   SetMapEntry()/... change part of a set or map with "mutate", so adding
+//   one element to a large set sends one element.  Verify() records the
+//   replica's current value of a column as a prerequisite: a "wait" with
+//   timeout 0 and until "==" (Open vSwitch's IDL "verify"); if another
+//   client changed the column first, the commit reports kTryAgain and the
+//   caller re-runs its logic against the refreshed replica.  If the Idl
+//   holds a lock, an "assert" of it is added.  AddComment() adds a
+//   "comment" operation.
+//
+//   Lost replies: if the connection drops after the transaction was handed
+//   to it, nobody knows whether it committed.  The Txn then waits until the
+//   Idl is synced again (any server of the remote list) and resends the
+//   same operations, preceded by guards: the client-chosen insert UUIDs
+//   make a second insert fail with "duplicate uuid", and each column
+//   changed by an arithmetic mutator ("+=", ...) gets a "wait" for the
+//   value the replica showed when the transaction was first sent.  The
+//   other operations (update, set/map insert/delete, row delete) are
+//   idempotent.  The resend's success means the first attempt did not
+//   commit (kResent); its failure plus a replica that shows every effect
+//   (or "duplicate uuid") means it did (kFoundCommitted, reported as
+//   success); otherwise the resend's own outcome is reported.  So the
+//   caller gets success exactly when the transaction's effects were
+//   applied once.  The rule is exact when no other client changes the same
+//   rows meanwhile; ovsdb/idl.md states the limits.
 //
 //   Commit(done) is the non-blocking form for daemons: `done` runs on the
 //   loop once the reply arrived and, on success, once the replica shows the
-//   transaction's effects (inserted rows present, deleted rows gone,
+//   transaction's effects (inserted rows present, except rows of non-root
+//   tables nothing in it references, which the server garbage-collects;
+//   deleted rows gone,
 //   written columns equal, set/map mutations visible), so the caller never
 //   acts on a stale view.  CommitBlock() is the same for tools: it runs the
 //   loop until then.
@@ -50,13 +71,22 @@ namespace spate::ovsdb::idl {
 
 enum class TxnStatus {
   kSuccess,   // Committed.
-  kTryAgain,  // A verified column changed, or the connection was lost
-              // before the reply: refresh and re-run the caller's logic.
+  kTryAgain,  // Not committed: a verified column changed, or there was no
+              // connection: refresh and re-run the caller's logic.
   kError,     // A clear error (constraint violation, not owner, bad value...).
 };
 
 // "success", "try again", "error".
 std::string_view TxnStatusName(TxnStatus status);
+
+// How the outcome of a transaction whose reply was lost (the connection
+// dropped after it was sent) was determined; see "Lost replies" above.
+enum class TxnRecovery {
+  kNone,            // The reply arrived: nothing to recover.
+  kResent,          // The first attempt had not committed; the resend did
+                    // (or failed, for the reason given).
+  kFoundCommitted,  // The first attempt had committed; nothing was repeated.
+};
 
 struct TxnResult {
   TxnStatus status = TxnStatus::kError;  // Outcome.
@@ -64,6 +94,7 @@ struct TxnResult {
   std::map<Uuid, Uuid> inserted;         // Placeholder -> real UUID.
   bool replica_seen = false;             // Success and replica caught up.
   Json reply;                            // The raw transact result.
+  TxnRecovery recovery = TxnRecovery::kNone;  // After a lost reply.
 
   // The real UUID for a placeholder from Insert() (or `uuid` itself).
   Uuid Real(const Uuid& uuid) const;
@@ -77,8 +108,8 @@ class Txn {
   Txn(const Txn&) = delete;
   Txn& operator=(const Txn&) = delete;
 
-  // A new row in `table`; returns its placeholder UUID.  Columns not Set()
-  // take their defaults.
+  // A new row in `table`; returns its UUID (random, chosen here and sent
+  // with the insert).  Columns not Set() take their defaults.
   Uuid Insert(std::string_view table);
   // Writes the whole value of `column` of `row` (existing or inserted).
   // Errors: unknown table/column, a value that violates the column type.
