@@ -358,7 +358,7 @@ Result<OutputTable> MonitorUpdate2Table(const TableSchema& table,
   if (!table_update.is_object()) return Error("syntax error", "table-update2 must be an object");
   TableSchema diff_table = table;  // Diffs may hold any number of elements.
   for (ColumnSchema& c : diff_table.columns) {
-    if (c.type.IsScalar()) continue;  // A scalar's diff is its new value.
+    if (!c.type.IsComposite()) continue;  // At most one element: the new value.
     c.type.n_min = 0;
     c.type.n_max = kUnlimited;
   }

@@ -35,7 +35,7 @@ Status ApplyRowJson(const TableSchema& t, const Json& row, bool is_diff, const R
     if (c == nullptr) return Bad("No column " + it.key() + " in table " + t.name + ".");
     if (c->index == kUuidColumn || c->index == kVersionColumn) continue;
     Type type = c->type;
-    bool diff = is_diff && old != nullptr && !type.IsScalar();
+    bool diff = is_diff && old != nullptr && type.IsComposite();
     if (diff) {
       type.n_min = 0;
       type.n_max = kUnlimited;
@@ -133,7 +133,7 @@ Json RecordFromChangeSet(const Database& db, const ChangeSet& cs) {
       for (size_t i = 0; i < ch.columns.size(); ++i) {
         const ColumnSchema& col = t.columns[ch.columns[i]];
         if (col.ephemeral) continue;
-        if (col.type.IsScalar()) {
+        if (!col.type.IsComposite()) {
           row[col.name] = ch.values[i].ToJson(col.type);
         } else {
           Type relaxed = col.type;

@@ -347,8 +347,9 @@ void Monitor::AddRowUpdate(const Database& db, const MonitoredTable& mt, const R
       any = true;
       if ((mt.selects[i] & kSelectModify) == 0) continue;
       const ColumnSchema& col = schema.columns[c];
-      // update2 sends a scalar's new value and a set's or map's diff.
-      old_or_diff[col.name] = v1 || col.type.IsScalar()
+      // update2 sends the new value of a column of at most one element
+      // and the diff of a larger set or map, as Open vSwitch does.
+      old_or_diff[col.name] = v1 || !col.type.IsComposite()
                                   ? (v1 ? d.Old(c) : d.new_fields[c]).ToJson(col.type)
                                   : Datum::Diff(d.Old(c), d.new_fields[c]).ToJson(col.type);
     }

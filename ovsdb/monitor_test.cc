@@ -65,6 +65,24 @@ TEST_F(MonitorTest, ParseErrorsUseOvsWording) {
             "Parsing table Logical_Switch select failed: Type mismatch for member 'initial'.");
 }
 
+// A column of at most one element travels as its new value in update2, as
+// Open vSwitch sends it (ovsdb_datum_diff diffs only composite types).
+TEST_F(MonitorTest, V2SendsNewValueOfOptionalColumn) {
+  auto v2 = Make({{"Logical_Router", json::array({{{"columns", {"default_gw"}}}})}},
+                 MonitorVersion::kV2);
+  Run({{"op", "insert"}, {"table", "Logical_Router"}, {"row", {{"default_gw", "a"}}}});
+  auto set = [&](json gw) {
+    return Run({{"op", "update"}, {"table", "Logical_Router"}, {"where", json::array()},
+                {"row", {{"default_gw", gw}}}});
+  };
+  auto to_b = set("b");
+  EXPECT_EQ(Updates(*db_, *v2, *to_b)["Logical_Router"].begin().value(),
+            json({{"modify", {{"default_gw", "b"}}}}));
+  auto cleared = set(json::array({"set", json::array()}));
+  EXPECT_EQ(Updates(*db_, *v2, *cleared)["Logical_Router"].begin().value(),
+            json({{"modify", {{"default_gw", json::array({"set", json::array()})}}}}));
+}
+
 TEST_F(MonitorTest, V1AndV2Formats) {
   auto v1 = Make({{"Logical_Switch", {{"columns", {"name", "external_ids"}}}}}, MonitorVersion::kV1);
   auto v2 = Make({{"Logical_Switch", json::array({{{"columns", {"name", "external_ids"}}}})}},

@@ -51,7 +51,7 @@ void PrintRows(const DatabaseSchema& schema, const Json& rec, int more, bool is_
         const ColumnSchema* col = ts->FindColumn(c.key());
         if (col == nullptr) continue;
         Type type = col->type;
-        if (known != names->end() && is_diff && !type.IsScalar()) {
+        if (known != names->end() && is_diff && type.IsComposite()) {
           type.n_min = 0;
           type.n_max = kUnlimited;
         }

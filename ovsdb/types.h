@@ -78,6 +78,10 @@ struct Type {
   bool IsMap() const { return has_value; }
   bool IsSet() const { return !has_value && (n_min != 1 || n_max != 1); }
   bool IsScalar() const { return !has_value && n_min == 1 && n_max == 1; }
+  // True when a value may hold several elements.  Open vSwitch diffs only
+  // these element by element (update2, "_is_diff" log records); a column
+  // of at most one element is sent and logged as its new value.
+  bool IsComposite() const { return n_max > 1; }
   // True for a single optional value (min 0, max 1).
   bool IsOptional() const { return n_min == 0 && n_max == 1; }
 };
