@@ -192,26 +192,6 @@ bool ParseSpecialField(std::string_view name, std::string_view value, Match* m,
   return false;
 }
 
-// Splits text into items at commas/blanks, keeping parentheses together.
-std::vector<std::string_view> SplitItems(std::string_view text) {
-  std::vector<std::string_view> items;
-  size_t i = 0;
-  while (i < text.size()) {
-    while (i < text.size() && (text[i] == ',' || text[i] == ' ' || text[i] == '\t')) ++i;
-    size_t start = i;
-    int depth = 0;
-    while (i < text.size()) {
-      char c = text[i];
-      if (c == '(') ++depth;
-      if (c == ')') --depth;
-      if (depth <= 0 && (c == ',' || c == ' ' || c == '\t')) break;
-      ++i;
-    }
-    if (i > start) items.push_back(text.substr(start, i - start));
-  }
-  return items;
-}
-
 Status ParseMatchItem(std::string_view item, Match* m) {
   size_t eq = item.find('=');
   if (eq == std::string_view::npos) {
@@ -281,7 +261,7 @@ Status ParseFieldValue(Field field, std::string_view value, Match* match) {
 
 Result<Match> ParseMatch(std::string_view text) {
   Match m;
-  for (std::string_view item : SplitItems(text)) {
+  for (std::string_view item : SplitFlowItems(text)) {
     Status s = ParseMatchItem(item, &m);
     if (!s.ok()) return s.error();
   }
@@ -294,14 +274,14 @@ Result<FlowSpec> ParseFlow(std::string_view text) {
   std::string_view match_text = text.substr(0, act);
   if (act != std::string_view::npos) {
     spec.actions = std::string(text.substr(act + std::strlen("actions=")));
-    for (std::string_view a : SplitItems(spec.actions)) {
+    for (std::string_view a : SplitFlowItems(spec.actions)) {
       if (a.rfind("conjunction(", 0) == 0) {
         Status s = ParseConjunction(a, &spec.conjunctions);
         if (!s.ok()) return s.error();
       }
     }
   }
-  for (std::string_view item : SplitItems(match_text)) {
+  for (std::string_view item : SplitFlowItems(match_text)) {
     uint64_t v;
     size_t eq = item.find('=');
     std::string_view name = item.substr(0, eq == std::string_view::npos ? item.size() : eq);
@@ -323,6 +303,25 @@ Result<FlowSpec> ParseFlow(std::string_view text) {
     if (!s.ok()) return s.error();
   }
   return spec;
+}
+
+std::vector<std::string_view> SplitFlowItems(std::string_view text) {
+  std::vector<std::string_view> items;
+  size_t i = 0;
+  while (i < text.size()) {
+    while (i < text.size() && (text[i] == ',' || text[i] == ' ' || text[i] == '\t')) ++i;
+    size_t start = i;
+    int depth = 0;
+    while (i < text.size()) {
+      char c = text[i];
+      if (c == '(') ++depth;
+      if (c == ')') --depth;
+      if (depth <= 0 && (c == ',' || c == ' ' || c == '\t')) break;
+      ++i;
+    }
+    if (i > start) items.push_back(text.substr(start, i - start));
+  }
+  return items;
 }
 
 }  // namespace spate::cls

@@ -52,6 +52,11 @@ Result<Match> ParseMatch(std::string_view text);
 // Parses a flow line: table, priority, cookie, match items and actions.
 Result<FlowSpec> ParseFlow(std::string_view text);
 
+// Splits ovs-ofctl text into its items at commas and blanks, keeping a
+// parenthesised argument whole ("resubmit(,2)", "conjunction(1,2/3)").
+// Empty items are dropped; the views point into `text`.
+std::vector<std::string_view> SplitFlowItems(std::string_view text);
+
 // Parses one field value (with optional /mask) into `match`.
 Status ParseFieldValue(Field field, std::string_view value, Match* match);
 

@@ -14,25 +14,6 @@ using cls::U128;
 
 Error SyntaxError(const std::string& detail) { return Error("syntax error", detail); }
 
-std::vector<std::string_view> SplitItems(std::string_view text) {
-  std::vector<std::string_view> items;
-  size_t i = 0;
-  while (i < text.size()) {
-    while (i < text.size() && (text[i] == ',' || text[i] == ' ' || text[i] == '\t')) ++i;
-    size_t start = i;
-    int depth = 0;
-    while (i < text.size()) {
-      char c = text[i];
-      if (c == '(') ++depth;
-      if (c == ')') --depth;
-      if (depth <= 0 && (c == ',' || c == ' ' || c == '\t')) break;
-      ++i;
-    }
-    if (i > start) items.push_back(text.substr(start, i - start));
-  }
-  return items;
-}
-
 bool ParseU64(std::string_view s, uint64_t* v) {
   int base = 10;
   if (s.size() > 2 && s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) {
@@ -291,7 +272,7 @@ Status ParseItem(std::string_view item, const PortResolver& resolve, Action* a) 
 Result<ParsedActions> ParseActions(std::string_view text, const PortResolver& resolve) {
   ParsedActions out;
   bool saw_drop = false;
-  for (std::string_view item : SplitItems(text)) {
+  for (std::string_view item : cls::SplitFlowItems(text)) {
     if (item == "drop") {
       saw_drop = true;
       continue;

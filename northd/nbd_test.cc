@@ -161,41 +161,41 @@ class NbdTest : public ::testing::TestWithParam<const char*> {
     return txn.CommitBlock(kWait);
   }
   Uuid AddSwitch(const std::string& name) {
-    Uuid placeholder;
+    Uuid new_row;
     TxnResult r = Commit([&](Txn& t) {
-      placeholder = t.Insert("Logical_Switch");
-      (void)t.SetString("Logical_Switch", placeholder, "name", name);
+      new_row = t.Insert("Logical_Switch");
+      (void)t.SetString("Logical_Switch", new_row, "name", name);
     });
     EXPECT_TRUE(r.ok()) << r.error.ToString();
-    return r.Real(placeholder);
+    return r.Real(new_row);
   }
   Uuid AddPort(const Uuid& sw, const PortSpec& p) {
-    Uuid placeholder;
+    Uuid new_row;
     TxnResult r = Commit([&](Txn& t) {
-      placeholder = t.Insert("Logical_Port");
-      (void)t.SetString("Logical_Port", placeholder, "name", p.name);
-      (void)t.Set("Logical_Port", placeholder, "lswitch", Datum(Atom(sw)));
-      (void)t.Set("Logical_Port", placeholder, "macs", Strings(p.macs));
-      (void)t.Set("Logical_Port", placeholder, "port_security", Strings(p.port_security));
-      if (p.parent) (void)t.SetString("Logical_Port", placeholder, "parent_name", *p.parent);
-      if (p.tag) (void)t.SetInteger("Logical_Port", placeholder, "tag", *p.tag);
-      if (p.enabled) (void)t.SetBool("Logical_Port", placeholder, "enabled", *p.enabled);
+      new_row = t.Insert("Logical_Port");
+      (void)t.SetString("Logical_Port", new_row, "name", p.name);
+      (void)t.Set("Logical_Port", new_row, "lswitch", Datum(Atom(sw)));
+      (void)t.Set("Logical_Port", new_row, "macs", Strings(p.macs));
+      (void)t.Set("Logical_Port", new_row, "port_security", Strings(p.port_security));
+      if (p.parent) (void)t.SetString("Logical_Port", new_row, "parent_name", *p.parent);
+      if (p.tag) (void)t.SetInteger("Logical_Port", new_row, "tag", *p.tag);
+      if (p.enabled) (void)t.SetBool("Logical_Port", new_row, "enabled", *p.enabled);
     });
     EXPECT_TRUE(r.ok()) << r.error.ToString();
-    return r.Real(placeholder);
+    return r.Real(new_row);
   }
   Uuid AddAcl(const Uuid& sw, int64_t priority, const std::string& match,
               const std::string& action) {
-    Uuid placeholder;
+    Uuid new_row;
     TxnResult r = Commit([&](Txn& t) {
-      placeholder = t.Insert("ACL");
-      (void)t.Set("ACL", placeholder, "lswitch", Datum(Atom(sw)));
-      (void)t.SetInteger("ACL", placeholder, "priority", priority);
-      (void)t.SetString("ACL", placeholder, "match", match);
-      (void)t.SetString("ACL", placeholder, "action", action);
+      new_row = t.Insert("ACL");
+      (void)t.Set("ACL", new_row, "lswitch", Datum(Atom(sw)));
+      (void)t.SetInteger("ACL", new_row, "priority", priority);
+      (void)t.SetString("ACL", new_row, "match", match);
+      (void)t.SetString("ACL", new_row, "action", action);
     });
     EXPECT_TRUE(r.ok()) << r.error.ToString();
-    return r.Real(placeholder);
+    return r.Real(new_row);
   }
   void Delete(const char* table, const Uuid& row) {
     TxnResult r = Commit([&](Txn& t) { (void)t.Delete(table, row); });

@@ -371,11 +371,11 @@ Status Txn::Record(std::string_view table, const Uuid& row, std::string_view col
 }
 
 Uuid Txn::Insert(std::string_view table) {
-  Uuid placeholder = Uuid::Random();
-  if (!Record(table, placeholder, "", nullptr).ok()) return placeholder;
-  state_->names.emplace(placeholder, "row" + std::to_string(state_->names.size() + 1));
-  OpFor(kInsert, table, placeholder);
-  return placeholder;
+  Uuid row = Uuid::Random();
+  if (!Record(table, row, "", nullptr).ok()) return row;
+  state_->names.emplace(row, "row" + std::to_string(state_->names.size() + 1));
+  OpFor(kInsert, table, row);
+  return row;
 }
 
 Status Txn::Set(std::string_view table, const Uuid& row, std::string_view column, Datum value) {
