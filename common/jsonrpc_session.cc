@@ -102,6 +102,24 @@ void Session::SendText(std::string_view json_text) {
   ScheduleFlush();
 }
 
+void Session::SendTextNow(std::string_view json_text) {
+  if (!open_) return;
+  if (writing_ || !pending_.empty() || !flush_waiters_.empty()) {
+    SendText(json_text);  // Behind what is queued, in order.
+    return;
+  }
+  n_sent_++;
+  std::error_code ec;
+  size_t n = transport_->TryWrite(json_text.data(), json_text.size(), ec);
+  if (ec) {
+    Fail(IoError(name_, ec));
+    return;
+  }
+  if (n == json_text.size()) return;
+  pending_.append(json_text.substr(n));
+  ScheduleFlush();
+}
+
 void Session::ScheduleFlush() {
   CheckBacklog();
   if (!open_ || writing_ || dispatching_ || flush_posted_) return;
@@ -117,15 +135,27 @@ void Session::Flush() {
     RunFlushWaiters();
     return;
   }
+  // Most writes complete at once: no asynchronous operation, no copy.
+  std::error_code ec;
+  size_t n = transport_->TryWrite(pending_.data(), pending_.size(), ec);
+  if (ec) {
+    Fail(IoError(name_, ec));
+    return;
+  }
+  if (n == pending_.size()) {
+    pending_.clear();
+    RunFlushWaiters();
+    return;
+  }
   writing_ = true;
   inflight_.swap(pending_);
   transport_->AsyncWrite(
-      inflight_.data(), inflight_.size(),
-      [self = shared_from_this()](const std::error_code& ec, size_t) {
+      inflight_.data() + n, inflight_.size() - n,
+      [self = shared_from_this()](const std::error_code& error, size_t) {
         self->writing_ = false;
         if (!self->open_) return;
-        if (ec) {
-          self->Fail(IoError(self->name_, ec));
+        if (error) {
+          self->Fail(IoError(self->name_, error));
           return;
         }
         self->OnWritten();

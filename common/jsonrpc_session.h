@@ -10,7 +10,9 @@
 //   text that accumulated while it ran goes out in the next write, so a
 //   burst of replies or updates costs one syscall (write coalescing).
 //   Replies produced while a read chunk is being dispatched are flushed
-//   once after the whole chunk.  SendText() takes pre-serialized JSON so a
+//   once after the whole chunk.  A flush first tries one non-blocking
+//   write (plain sockets) and starts an asynchronous write only for what
+//   the socket did not take.  SendText() takes pre-serialized JSON so a
 //   server can encode one update once and send it to many sessions.
 //
 //   Inactivity probe (as Open vSwitch's reconnect/jsonrpc_session): after
@@ -83,6 +85,11 @@ class Session : public std::enable_shared_from_this<Session> {
   void Send(const Message& message);
   // Queues one pre-serialized JSON text (a complete message).
   void SendText(std::string_view json_text);
+  // Like SendText, but when nothing is queued or being written, writes the
+  // text at once with one non-blocking write (no copy, no posted flush);
+  // only what the socket does not take is queued.  For SSL streams it is
+  // SendText.  A write error closes the session (handler posted).
+  void SendTextNow(std::string_view json_text);
   // Closes now, dropping unsent output; the close handler runs (posted)
   // with Ok.  Idempotent.
   void Close();

@@ -289,6 +289,44 @@ TEST(Session, WhenFlushedRunsAfterWrite) {
   ASSERT_TRUE(loop.RunUntil([&] { return server.received.size() == 1; }, 10s));
 }
 
+// SendTextNow on `name`: an idle plain socket takes a small text at once
+// (nothing left queued, no loop run needed); a text larger than the socket
+// buffer is finished asynchronously; texts and later Sends keep their order.
+void SendTextNowKeepsOrder(const std::string& listen_name, const SslConfig& ssl,
+                           bool direct) {
+  EventLoop loop;
+  EchoServer server(loop, listen_name, ssl);
+  ASSERT_TRUE(server.listener);
+  std::string active = server.listener->name().substr(1);  // punix: -> unix:
+  if (server.listener->port() != 0) {
+    active = "ssl:127.0.0.1:" + std::to_string(server.listener->port());
+  }
+  std::vector<Message> inbox;
+  auto c = ConnectClient(loop, active, ssl, &inbox);
+  ASSERT_TRUE(c);
+  c->SendTextNow(R"({"id":null,"method":"small","params":[]})");
+  EXPECT_EQ(c->backlog_bytes() == 0, direct);
+  c->SendTextNow(std::string(R"({"id":null,"method":"big","params":[")") +
+                 std::string(4 << 20, 'b') + "\"]}");
+  c->SendTextNow(R"({"id":null,"method":"after","params":[]})");
+  c->Send(Message::Request("add", json::array({20, 22}), "a"));
+  ASSERT_TRUE(loop.RunUntil([&] { return inbox.size() == 1; }, 20s));
+  EXPECT_EQ(inbox[0].result, 42);
+  EXPECT_EQ(server.received, (std::vector<std::string>{"small", "big", "after", "add"}));
+  EXPECT_EQ(c->backlog_bytes(), 0u);
+  EXPECT_EQ(c->n_sent(), 4u);
+}
+
+TEST(Session, SendTextNowWritesAtOnceOnUnix) {
+  TempDir dir;
+  SendTextNowKeepsOrder("punix:" + dir.File("s.sock"), {}, true);
+}
+
+TEST(Session, SendTextNowFallsBackToQueueOnSsl) {
+  TempDir dir;
+  SendTextNowKeepsOrder("pssl:0:127.0.0.1", MakeCertificate(dir), false);
+}
+
 TEST(ReconnectingSession, ConnectsWhenServerAppearsAndAfterLoss) {
   TempDir dir;
   EventLoop loop;

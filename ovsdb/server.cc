@@ -20,6 +20,8 @@ constexpr std::chrono::milliseconds kCompactCheck{60000};  // Policy check perio
 // Databases with fewer rows are compacted on the loop thread (a few ms);
 // larger ones write their snapshot on a thread (CompactionJob).
 constexpr size_t kInlineCompactionRows = 5000;
+// A client's held-output buffer keeps up to this capacity between rounds.
+constexpr size_t kKeptHeldBytes = 64 * 1024;
 
 }  // namespace
 
@@ -276,16 +278,22 @@ void OvsdbServer::Send(Client& client, const Message& msg) {
   msg.AppendTo(client.held);
 }
 
-void OvsdbServer::SendText(Client& client, std::string_view text) {
+void OvsdbServer::SendParts(Client& client, std::string_view head, std::string_view id,
+                            std::string_view tail) {
   if (!barrier_) {
-    client.session->SendText(text);
+    scratch_.assign(head);
+    scratch_.append(id);
+    scratch_.append(tail);
+    client.session->SendText(scratch_);
     return;
   }
   if (!client.holding) {
     client.holding = true;
     holding_.push_back(&client);
   }
-  client.held.append(text);
+  client.held.append(head);
+  client.held.append(id);
+  client.held.append(tail);
 }
 
 void OvsdbServer::BeginBarrier() {
@@ -310,14 +318,16 @@ void OvsdbServer::FinishBarrier() {
     if (db->file->ShouldCompact(now, options_.compaction)) CompactOne(name, *db, now);
   }
   barrier_ = false;
-  std::vector<Client*> clients;
-  clients.swap(holding_);
-  for (Client* c : clients) {
+  // Each client's held text goes out with one direct write from its own
+  // buffer, which keeps its capacity for the next round unless large.
+  releasing_.swap(holding_);
+  for (Client* c : releasing_) {
     c->holding = false;
-    std::string text;
-    text.swap(c->held);
-    c->session->SendText(text);
+    c->session->SendTextNow(c->held);
+    c->held.clear();
+    if (c->held.capacity() > kKeptHeldBytes) std::string().swap(c->held);
   }
+  releasing_.clear();
 }
 
 // ------------------------------------------------------------ sessions

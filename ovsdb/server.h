@@ -29,7 +29,8 @@
 // server sends (to any client) is held; a callback posted behind the
 // round's reads writes each file's buffered records with one write(2),
 // fsyncs it once if any of them was durable, and then releases the held
-// output in order.  So no reply or update leaves before its record is
+// output in order, each client's with one direct write (Session::
+// SendTextNow).  So no reply or update leaves before its record is
 // written (and, if durable, fsynced), and a round of N commits from one or
 // many clients costs one write and at most one fsync.  A failed write or
 // fsync is logged and makes every later commit to that database fail.
@@ -110,7 +111,9 @@ class OvsdbServer {
 
   // Every message to a client goes through these (held during a barrier).
   void Send(Client& client, const common::Message& msg);
-  void SendText(Client& client, std::string_view text);
+  // head + id + tail as one message (a monitor update).
+  void SendParts(Client& client, std::string_view head, std::string_view id,
+                 std::string_view tail);
   void BeginBarrier();
   void FinishBarrier();
 
@@ -152,6 +155,8 @@ class OvsdbServer {
   common::Timer compact_timer_;          // Periodic compaction check.
   bool barrier_ = false;                 // Commits await FinishBarrier().
   std::vector<Client*> holding_;         // Clients with held output.
+  std::vector<Client*> releasing_;       // FinishBarrier's spare vector.
+  std::string scratch_;                  // SendParts outside a barrier.
   std::thread compactor_;                // Background compaction, if any.
   std::shared_ptr<CompactionJob> compacting_job_;  // Its job.
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);  // For posts.

@@ -21,20 +21,32 @@ inline constexpr const char* kServerDbName = "_Server";
 // {"error": "syntax error", "details": details, "syntax": <json text>}.
 Json SyntaxErrorJson(const Json& syntax, const std::string& details);
 
+// The encoded update of one commit, shared by every monitor created with
+// the same method and request text (they get equal updates), so a commit
+// builds and serializes it once however many clients share it.
+struct SharedUpdate {
+  std::string key;        // Version + request text; "" = not shareable
+                          // (conditions changed since the request).
+  uint64_t commit_seq = 0;  // Db::commit_seq that `tail` was built for.
+  std::string tail;       // ",[txn-id,]<updates>]}" after the monitor id,
+                          // or "" when the commit has nothing for it.
+};
+
 // One monitor of one client.
 struct ClientMonitor {
   Json id;                           // The client's monitor id.
+  std::string id_text;               // `id` serialized (spliced per client).
   common::Session* session = nullptr;  // The client's connection.
   OvsdbServer::Client* client = nullptr;  // Its owner (sends go through it).
-  std::string request_key;           // Version + request text: equal keys
-                                     // get equal updates (encoded once).
+  std::shared_ptr<SharedUpdate> share;  // Encoded once per commit (above).
   OvsdbServer::Db* db = nullptr;     // Monitored database.
   std::unique_ptr<Monitor> monitor;  // What is monitored.
 
   ClientMonitor() = default;
   ClientMonitor(const ClientMonitor&) = delete;
   ClientMonitor& operator=(const ClientMonitor&) = delete;
-  // Unregisters from db->monitors.
+  // Unregisters from db->monitors and, if it was the last user of its
+  // share, from db->shares.
   ~ClientMonitor();
 };
 
@@ -64,6 +76,8 @@ struct OvsdbServer::Db {
   TxnHistory history;                   // For monitor_cond_since.
   Uuid last_txn;                        // Last commit's txn_id (zero: none).
   std::vector<ClientMonitor*> monitors;  // Every client's monitors of it.
+  std::map<std::string, std::weak_ptr<SharedUpdate>> shares;  // By key.
+  uint64_t commit_seq = 0;              // Commits that reached Commit().
   std::vector<std::unique_ptr<PendingTxn>> blocked;  // Waiting "wait"s.
 
   Database& database() { return file ? file->db() : *mem; }

@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <cstdint>
 #include <string_view>
-#include <unordered_map>
 #include <utility>
 
 #include "ovsdb/json_codec.h"
@@ -35,49 +34,78 @@ const char* NotificationName(MonitorVersion v) {
   return "update";
 }
 
+// The notification's text up to its first parameter (the monitor id).
+std::string_view NotificationHead(MonitorVersion v) {
+  switch (v) {
+    case MonitorVersion::kV1: return R"({"id":null,"method":"update","params":[)";
+    case MonitorVersion::kV2: return R"({"id":null,"method":"update2","params":[)";
+    case MonitorVersion::kV3: return R"({"id":null,"method":"update3","params":[)";
+  }
+  return R"({"id":null,"method":"update","params":[)";
+}
+
+// Builds `share`'s text for one commit (see SharedUpdate::tail).
+void BuildTail(SharedUpdate& share, const Monitor& monitor, const Database& database,
+               const std::vector<RowDelta>& deltas, const Uuid& txn_id) {
+  share.tail.clear();
+  Json updates = monitor.Updates(database, deltas);
+  if (updates.empty()) return;
+  share.tail += ',';
+  if (monitor.version() == MonitorVersion::kV3) {
+    share.tail += '"';
+    share.tail += txn_id.ToString();
+    share.tail += "\",";
+  }
+  common::AppendJson(share.tail, updates);
+  share.tail += "]}";
+}
+
 }  // namespace
 
 ClientMonitor::~ClientMonitor() {
   if (db == nullptr) return;
   auto& v = db->monitors;
   v.erase(std::remove(v.begin(), v.end(), this), v.end());
+  if (share && !share->key.empty() && share.use_count() == 1) db->shares.erase(share->key);
 }
 
 void OvsdbServer::Commit(Db& db, const ChangeSet& changes) {
   db.last_txn = changes.txn_id;
   db.history.Record(changes);
   if (db.monitors.empty()) return;
+  uint64_t seq = ++db.commit_seq;
   std::vector<RowDelta> deltas;
   deltas.reserve(changes.rows.size());
   for (const RowChange& rc : changes.rows) deltas.push_back(DeltaFromChange(rc));
   const Database& database = db.database();
-  // Monitors created with the same request get the same updates: encode
-  // them once per distinct request ("" = nothing to send).
-  std::unordered_map<std::string_view, std::string> encoded;
-  std::string txn_id;
-  std::string text;
+  // Per client only the monitor id is spliced between the version's head
+  // and the shared tail; no JSON work and no lookup per client.
   for (ClientMonitor* cm : db.monitors) {
-    auto [it, fresh] = encoded.try_emplace(cm->request_key);
-    if (fresh) {
-      Json updates = cm->monitor->Updates(database, deltas);
-      if (!updates.empty()) common::AppendJson(it->second, updates);
+    SharedUpdate& share = *cm->share;
+    if (share.commit_seq != seq) {
+      share.commit_seq = seq;
+      BuildTail(share, *cm->monitor, database, deltas, changes.txn_id);
     }
-    if (it->second.empty()) continue;
-    MonitorVersion v = cm->monitor->version();
-    text.assign(R"({"id":null,"method":")");
-    text += NotificationName(v);
-    text += R"(","params":[)";
-    common::AppendJson(text, cm->id);
-    if (v == MonitorVersion::kV3) {
-      if (txn_id.empty()) txn_id = changes.txn_id.ToString();
-      text += ",\"" + txn_id + "\"";
-    }
-    text += ',';
-    text += it->second;
-    text += "]}";
-    SendText(*cm->client, text);
+    if (share.tail.empty()) continue;
+    SendParts(*cm->client, NotificationHead(cm->monitor->version()), cm->id_text, share.tail);
   }
 }
+
+namespace {
+
+// Joins the monitor with its share (created on first use of its key).
+void AttachShare(OvsdbServer::Db& db, ClientMonitor& cm, std::string key) {
+  std::weak_ptr<SharedUpdate>& slot = db.shares[key];
+  cm.share = slot.lock();
+  if (!cm.share) {
+    cm.share = std::make_shared<SharedUpdate>();
+    cm.share->key = std::move(key);
+    cm.share->commit_seq = db.commit_seq;  // No update built yet.
+    slot = cm.share;
+  }
+}
+
+}  // namespace
 
 void OvsdbServer::HandleMonitor(Client& client, Message&& msg, MonitorVersion version) {
   Db* db = LookupDb(client, msg);
@@ -125,7 +153,8 @@ void OvsdbServer::HandleMonitor(Client& client, Message&& msg, MonitorVersion ve
   }
   auto cm = std::make_unique<ClientMonitor>();
   cm->id = msg.params[1];
-  cm->request_key = std::to_string(static_cast<int>(version)) + DumpJson(msg.params[2]);
+  common::AppendJson(cm->id_text, cm->id);
+  AttachShare(*db, *cm, std::to_string(static_cast<int>(version)) + DumpJson(msg.params[2]));
   cm->db = db;
   cm->session = client.session;
   cm->client = &client;
@@ -152,7 +181,11 @@ void OvsdbServer::HandleMonitorCondChange(Client& client, Message&& msg) {
   }
   ClientMonitor& cm = *it->second;
   // Its conditions now differ from its request's: stop sharing updates.
-  cm.request_key = "changed:" + std::to_string(reinterpret_cast<uintptr_t>(&cm));
+  if (!cm.share->key.empty()) {
+    if (cm.share.use_count() == 1) cm.db->shares.erase(cm.share->key);
+    cm.share = std::make_shared<SharedUpdate>();
+    cm.share->commit_seq = cm.db->commit_seq;
+  }
   Result<Json> updates = cm.monitor->ChangeConditions(cm.db->database(), msg.params[2]);
   if (!updates.ok()) {
     Send(client, Message::ErrorReply(ErrorObject(updates.error()), msg.id));
@@ -162,6 +195,8 @@ void OvsdbServer::HandleMonitorCondChange(Client& client, Message&& msg) {
     std::unique_ptr<ClientMonitor> moved = std::move(it->second);
     client.monitors.erase(it);
     moved->id = msg.params[1];
+    moved->id_text.clear();
+    common::AppendJson(moved->id_text, moved->id);
     client.monitors[new_key] = std::move(moved);
   }
   ClientMonitor& now = *client.monitors[new_key];

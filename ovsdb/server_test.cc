@@ -135,6 +135,65 @@ TEST_F(ServerTest, OwnUpdateArrivesBeforeReply) {
   EXPECT_EQ(reply->id, 2);
 }
 
+// Monitors with the same request share one encoded update per commit:
+// each still gets its own monitor id (any JSON value), monitor_cond_since
+// gets update3 with the txn id, a monitor whose conditions changed stops
+// sharing, and a request whose monitors all went away starts afresh.
+TEST_F(ServerTest, SharedUpdatesKeepEachMonitorsIdAndConditions) {
+  json req = {{"Chassis", json::array({{{"columns", {"name"}}}})}};
+  std::vector<json> ids = {7, "m", json::array({1, "x"})};
+  std::vector<std::unique_ptr<RawClient>> cs;
+  for (size_t i = 0; i < ids.size(); ++i) {
+    cs.push_back(std::make_unique<RawClient>(sock()));
+    ASSERT_TRUE(cs[i]->Request("monitor_cond", json::array({"OVN", ids[i], req}), 1));
+    EXPECT_EQ(cs[i]->Reply(1)->result, json::object());
+  }
+  RawClient v3(sock());
+  ASSERT_TRUE(v3.Request("monitor_cond_since",
+                         json::array({"OVN", "s", req, "00000000-0000-0000-0000-000000000000"}), 1));
+  ASSERT_TRUE(v3.Reply(1).has_value());
+  // The third monitor narrows its condition to rows named "z".
+  json narrow = {{"Chassis", json::array({{{"where", {{"name", "==", "z"}}}}})}};
+  ASSERT_TRUE(cs[2]->Request("monitor_cond_change", json::array({ids[2], ids[2], narrow}), 2));
+  EXPECT_EQ(cs[2]->Reply(2)->result, json::object());
+
+  RawClient w(sock());
+  Message reply = Transact(w, InsertChassis("c1"), 1);
+  std::string uuid = reply.result[0]["uuid"][1].get<std::string>();
+  for (size_t i = 0; i < 2; ++i) {
+    std::optional<Message> m = cs[i]->Next();
+    ASSERT_TRUE(m.has_value());
+    EXPECT_EQ(m->method, "update2");
+    EXPECT_EQ(m->params[0], ids[i]);
+    EXPECT_EQ(m->params[1], json({{"Chassis", {{uuid, {{"insert", {{"name", "c1"}}}}}}}}));
+  }
+  std::optional<Message> m3 = v3.Next();
+  ASSERT_TRUE(m3.has_value());
+  EXPECT_EQ(m3->method, "update3");
+  EXPECT_EQ(m3->params[0], "s");
+  EXPECT_TRUE(Uuid::Parse(m3->params[1].get<std::string>()).has_value());
+  EXPECT_EQ(m3->params[2], json({{"Chassis", {{uuid, {{"insert", {{"name", "c1"}}}}}}}}));
+  // Nothing for the narrowed monitor: its next message is the "z" row.
+  Transact(w, InsertChassis("z"), 2);
+  std::optional<Message> mz = cs[2]->Next();
+  ASSERT_TRUE(mz.has_value());
+  EXPECT_EQ(mz->params[0], ids[2]);
+  EXPECT_EQ(mz->params[1]["Chassis"].begin().value(), json({{"insert", {{"name", "z"}}}}));
+
+  // Every monitor of the shared request goes away; a new one still works.
+  cs.clear();
+  v3.Request("monitor_cancel", json::array({"s"}), 3);
+  ASSERT_TRUE(v3.Reply(3).has_value());
+  RawClient late(sock());
+  ASSERT_TRUE(late.Request("monitor_cond", json::array({"OVN", "late", req}), 1));
+  ASSERT_TRUE(late.Reply(1).has_value());
+  Transact(w, InsertChassis("c2"), 3);
+  std::optional<Message> ml = late.Next();
+  ASSERT_TRUE(ml.has_value());
+  EXPECT_EQ(ml->params[0], "late");
+  EXPECT_EQ(ml->params[1]["Chassis"].begin().value(), json({{"insert", {{"name", "c2"}}}}));
+}
+
 TEST_F(ServerTest, ConditionsAndConditionChange) {
   RawClient w(sock());
   Transact(w, InsertChassis("a"), 1);

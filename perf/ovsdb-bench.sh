@@ -14,11 +14,21 @@
 #       update2; median over PROBES changes.
 #   (c) ROWS Logical_Switch rows loaded PER_TXN per transaction, then one
 #       monitor_cond of that table: time to the whole reply, server VmRSS.
-# Server CPU (utime+stime of the server process) per operation is printed
-# beside each rate: it is the steadier figure on a shared machine.
+# Server CPU (nanoseconds on the CPU from /proc/PID/task/*/schedstat, else
+# utime+stime) per operation is printed beside each rate: it is the steadier
+# figure on a shared machine.  The client keeps its own work out of the
+# timed parts: requests are encoded before the clock starts, replies are
+# counted while timing and checked afterwards, and fan-out readers poll
+# their sockets with epoll without sleeping.
+# With PIN=1 (on a machine with 2 or more CPUs) the server runs on CPU 0
+# and the client on CPU 1 (taskset), for both servers alike: on a quiet
+# machine the client then reads the fan-out while the server is still
+# writing it, instead of being woken onto the server's CPU and queued
+# behind it.  Off by default: under other load a pinned process cannot
+# move to the less busy CPU, and every figure gets worse.
 #
 # Env: REPEAT=3 N_TXN=20000 WINDOW=256 N_DURABLE=2000 N_SEQ=5000 MONITORS="100 1000"
-#      PROBES=50 ROWS=100000 PER_TXN=5000 KEEP=1 (keep the temp dir)
+#      PROBES=50 ROWS=100000 PER_TXN=5000 PIN=0 KEEP=1 (keep the temp dir)
 #      OVS_SERVER=/usr/sbin/ovsdb-server OVS_TOOL=/usr/bin/ovsdb-tool PY=/usr/bin/python3
 set -euo pipefail
 
@@ -37,6 +47,13 @@ PER_TXN=${PER_TXN:-5000}
 PY=${PY:-/usr/bin/python3}
 OVS_SERVER=${OVS_SERVER:-/usr/sbin/ovsdb-server}
 OVS_TOOL=${OVS_TOOL:-/usr/bin/ovsdb-tool}
+PIN=${PIN:-0}
+SERVER_PIN=()
+CLIENT_PIN=()
+if [[ $PIN == 1 ]] && (( $(nproc) >= 2 )) && command -v taskset >/dev/null; then
+    SERVER_PIN=(taskset -c 0)
+    CLIENT_PIN=(taskset -c 1)
+fi
 SCHEMA=$SRC/ovsdb/schemas/ovn-nb.ovsschema
 CLIENT=$HERE/ovsdb_bench_client.py
 SPATE=Spate
@@ -79,7 +96,7 @@ start_server() {
     RUN=$((RUN + 1)); dir=$WORK/run-$RUN; mkdir "$dir"
     "$tool" create "$dir/nb.db" "$SCHEMA"
     SOCK=$dir/nb.sock
-    "$server" "$dir/nb.db" --remote="punix:$SOCK" --unixctl="$dir/ctl" \
+    "${SERVER_PIN[@]}" "$server" "$dir/nb.db" --remote="punix:$SOCK" --unixctl="$dir/ctl" \
         --log-file="$dir/server.log" </dev/null >"$dir/stdout" 2>"$dir/stderr" &
     SERVER_PID=$!
     for _ in $(seq 1 100); do [[ -S $SOCK ]] && break; sleep 0.05; done
@@ -88,7 +105,7 @@ start_server() {
 # client LABEL ARGS...: runs the client, tags its result lines with LABEL.
 client() {
     local label=$1; shift
-    "$PY" "$CLIENT" "$1" "$SOCK" "$SERVER_PID" "${@:2}" | sed "s/^/$label\t/" >>"$RESULTS"
+    "${CLIENT_PIN[@]}" "$PY" "$CLIENT" "$1" "$SOCK" "$SERVER_PID" "${@:2}" | sed "s/^/$label\t/" >>"$RESULTS"
 }
 
 # (a) and (b) alternate between the servers repeat by repeat, each on a fresh
@@ -118,7 +135,7 @@ for label in "$SPATE" "$OVS"; do
 done
 
 echo
-echo "ovsdb-bench $(date -u +%FT%TZ), REPEAT=$REPEAT, load: $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "ovsdb-bench $(date -u +%FT%TZ), REPEAT=$REPEAT, PIN=$PIN, load: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "$SPATE: $BUILD/bin/ovsdb-server; $OVS: $("$OVS_SERVER" --version | head -1)"
 echo "ratio > 1 means Spate is better (rate: Spate/OVS; time, CPU, memory: OVS/Spate)"
 "$PY" "$CLIENT" report "$RESULTS" "$SPATE" "$OVS"

@@ -15,6 +15,7 @@
 #include <functional>
 #include <memory>
 #include <system_error>
+#include <type_traits>
 #include <vector>
 
 #include "common/event_loop.h"
@@ -55,6 +56,11 @@ class Transport {
   virtual void AsyncReadSome(char* data, size_t size, IoHandler handler) = 0;
   // Writes all of [data, data + size).
   virtual void AsyncWrite(const char* data, size_t size, IoHandler handler) = 0;
+  // Writes what the stream takes now of [data, data + size) without
+  // blocking and returns the byte count (0: would block).  Streams that
+  // cannot write synchronously (SSL) return 0 and leave `ec` clear, so the
+  // caller falls back to AsyncWrite.  Sets `ec` on an I/O error.
+  virtual size_t TryWrite(const char* data, size_t size, std::error_code& ec) = 0;
   // Closes the stream; pending operations complete with an error.
   virtual void Close() = 0;
 };
@@ -73,6 +79,21 @@ class StreamTransport final : public Transport {
   void AsyncWrite(const char* data, size_t size, IoHandler handler) override {
     asio::async_write(stream_, asio::buffer(data, size), std::move(handler));
   }
+  size_t TryWrite(const char* data, size_t size, std::error_code& ec) override {
+    ec.clear();
+    if constexpr (std::is_same_v<Stream, asio::ssl::stream<asio::ip::tcp::socket>>) {
+      return 0;  // SSL records are written through AsyncWrite only.
+    } else {
+      if (!non_blocking_) {
+        stream_.non_blocking(true, ec);
+        if (ec) return 0;
+        non_blocking_ = true;
+      }
+      size_t n = stream_.write_some(asio::buffer(data, size), ec);
+      if (ec == asio::error::would_block || ec == asio::error::try_again) ec.clear();
+      return ec ? 0 : n;
+    }
+  }
   void Close() override {
     std::error_code ignored;
     auto& lowest = stream_.lowest_layer();
@@ -83,6 +104,7 @@ class StreamTransport final : public Transport {
  private:
   Stream stream_;               // The socket or SSL stream.
   std::shared_ptr<void> keep_;  // Keeps the SSL context alive.
+  bool non_blocking_ = false;   // Socket set non-blocking (TryWrite).
 };
 
 using UnixSocket = asio::local::stream_protocol::socket;
