@@ -1,6 +1,7 @@
 #include "ovsdb/idl.h"
 
 #include <algorithm>
+#include <optional>
 #include <utility>
 
 namespace spate::ovsdb::idl {
@@ -12,6 +13,9 @@ using common::MessageType;
 
 constexpr const char* kServerMonitorId = "idl-server";
 constexpr const char* kDbMonitorId = "idl-db";
+// How many of the last transaction ids received are remembered (to tell a
+// server that is behind us from one whose history no longer has our id).
+constexpr size_t kRecentTxnIds = 64;
 
 // An error reply's error value as an Error.
 Error ErrorFromReply(const Json& error) {
@@ -130,6 +134,22 @@ bool Idl::Request(std::string method, Json params, ReplyHandler done) {
   return true;
 }
 
+bool Idl::RequestText(std::string_view method, std::string_view params,
+                      ReplyHandler done) {
+  common::Session* session = connected_ ? rpc_->session() : nullptr;
+  if (session == nullptr) return false;
+  int64_t id = next_id_++;
+  pending_.emplace(id, std::move(done));
+  std::string text = "{\"id\":" + std::to_string(id) + ",\"method\":";
+  AppendJsonString(text, method);
+  text.reserve(text.size() + params.size() + 12);
+  text += ",\"params\":";
+  text += params;
+  text += '}';
+  session->SendText(text);
+  return true;
+}
+
 // Drops the current connection and, after min_backoff, connects to the
 // next remote (a skipped server must not be retried in a tight loop).
 void Idl::Fail(const Error& error, std::chrono::milliseconds delay) {
@@ -143,13 +163,13 @@ void Idl::Fail(const Error& error, std::chrono::milliseconds delay) {
 }
 
 // A clustered server at Raft `index` answered monitor_cond_since without
-// our last transaction: most likely a new leader that has not applied its
-// predecessor's last entries yet.  Until catch_up_timeout has passed since
-// the first such answer, servers are skipped until one is past `index`
-// (the same server, once it commits an entry of its own term), with
-// exponential backoff from min_backoff to max_backoff; returns true and
-// drops the connection if so.  After the timeout, returns false: the
-// server truly lacks the history and its full snapshot is taken.
+// our last transaction, its own last one being older than ours: a server
+// that has not applied its predecessor's last entries yet.  Until
+// catch_up_timeout has passed since the first such answer, servers are
+// skipped until one is past `index` (the same server, once it commits an
+// entry of its own term), with exponential backoff from min_backoff to
+// max_backoff; returns true and drops the connection if so.  After the
+// timeout, returns false and the server's full snapshot is taken.
 bool Idl::WaitForCatchUp(int64_t index) {
   auto now = std::chrono::steady_clock::now();
   if (stale_refusals_ == 0) catch_up_deadline_ = now + options_.catch_up_timeout;
@@ -163,6 +183,20 @@ bool Idl::WaitForCatchUp(int64_t index) {
                                   last_txn_id_.ToString() + " yet"),
        delay);
   return true;
+}
+
+void Idl::SetLastTxnId(const Uuid& id) {
+  last_txn_id_ = id;
+  if (id.IsZero()) {
+    recent_txn_ids_.clear();
+    return;
+  }
+  if (recent_txn_ids_.size() == kRecentTxnIds) recent_txn_ids_.pop_front();
+  recent_txn_ids_.push_back(id);
+}
+
+bool Idl::Received(const Uuid& id) const {
+  return std::find(recent_txn_ids_.begin(), recent_txn_ids_.end(), id) != recent_txn_ids_.end();
 }
 
 // ---- connection life cycle ----------------------------------------------
@@ -236,7 +270,7 @@ void Idl::OnNotification(const Message& m) {
   } else if (m.method == "update3" && p.size() == 3 && is_db(p[0]) && replica_) {
     s = replica_->ApplyUpdates(p[2], true);
     std::optional<Uuid> txn = p[1].is_string() ? Uuid::Parse(p[1].get<std::string>()) : std::nullopt;
-    if (txn) last_txn_id_ = *txn;
+    if (txn) SetLastTxnId(*txn);
   } else if (m.method == "update2" && p.size() == 2 && p[0] == kServerMonitorId && server_) {
     s = server_->ApplyUpdates(p[1], true);
     if (s.ok() && !ServerAcceptable()) {
@@ -386,7 +420,7 @@ void Idl::AfterSchema(Result<Json> reply) {
       return;
     }
     replica_ = std::move(replica).value();
-    last_txn_id_ = Uuid{};
+    SetLastTxnId(Uuid{});
   }
   SendMonitor(MonitorMethod::kMonitorCondSince);
 }
@@ -419,17 +453,24 @@ void Idl::AfterMonitor(MonitorMethod method, Result<Json> reply) {
       return Fail(Error("syntax error", "bad monitor_cond_since reply"));
     }
     bool found = r[0].get<bool>();
-    // A Raft server that does not know our last transaction yet would make
-    // us resync everything: wait (bounded) for it to catch up.
-    if (!found && !last_txn_id_.IsZero() && Clustered() && WaitForCatchUp(ServerIndex())) return;
-    if (!found && !last_txn_id_.IsZero()) ++stats_.history_misses;
+    std::optional<Uuid> server_last = Uuid::Parse(r[1].get<std::string>());
+    if (!found && !last_txn_id_.IsZero()) {
+      // A Raft server whose own last transaction is one we received
+      // before our last one is behind us: wait (bounded) for it to catch
+      // up rather than resync.  Any other "not found" means the server
+      // has moved past our id and dropped it from its history: waiting
+      // cannot bring it back, so the snapshot is taken at once.
+      bool behind = server_last && Received(*server_last);
+      if (behind && Clustered() && WaitForCatchUp(ServerIndex())) return;
+      ++stats_.history_misses;
+    }
     stale_refusals_ = 0;
     catch_up_index_ = 0;
     ApplyInitial(r[2], true, !found);
-    if (std::optional<Uuid> txn = Uuid::Parse(r[1].get<std::string>())) last_txn_id_ = *txn;
+    if (server_last) SetLastTxnId(*server_last);
   } else {
     ApplyInitial(r, method == MonitorMethod::kMonitorCond, true);
-    last_txn_id_ = Uuid{};
+    SetLastTxnId(Uuid{});
   }
   if (!connected_) return;  // ApplyInitial failed and dropped the connection.
   stats_.method = method;

@@ -26,9 +26,14 @@
 //   reconnects.  Later _Server updates are re-checked: a server that
 //   leaves the cluster (or the leader role, with leader_only) is dropped.
 //   A Raft server that answers monitor_cond_since without our last
-//   transaction is left, and servers are skipped (with backoff) until one
-//   has applied more entries, for at most catch_up_timeout; then the full
-//   snapshot is accepted.
+//   transaction while its own last transaction id is one we received
+//   earlier (it is behind us) is left, and servers are skipped (with
+//   backoff) until one has applied more entries, for at most
+//   catch_up_timeout; then the full snapshot is accepted.  Any other "not
+//   found" is answered by taking the snapshot at once: Open vSwitch keeps
+//   a transaction history only as large (in atoms) as the database itself
+//   (idl.md, "Why monitor_cond_since can miss"), so a server that moved
+//   past our id may have dropped it, and waiting cannot bring it back.
 //   "monitor_canceled" (database replaced) forces a reconnect.
 //
 // Design
@@ -46,6 +51,7 @@
 #define SPATE_OVSDB_IDL_H
 
 #include <chrono>
+#include <deque>
 #include <functional>
 #include <map>
 #include <memory>
@@ -83,8 +89,9 @@ struct IdlOptions {
   std::chrono::milliseconds min_backoff{1000};     // First reconnect delay.
   std::chrono::milliseconds max_backoff{8000};     // Reconnect delay cap.
   std::chrono::milliseconds catch_up_timeout{3000};  // How long to wait for a
-                                                   // Raft server to learn our
-                                                   // last txn before a full resync.
+                                                   // Raft server behind us to
+                                                   // learn our last txn before
+                                                   // a full resync.
 };
 
 // Counters, for tests and ovs-appctl-style status.
@@ -147,6 +154,10 @@ class Idl {
   // Sends a request on the current connection; `done` runs on the loop.
   // Returns false (and never calls `done`) if not connected.
   bool Request(std::string method, Json params, ReplyHandler done);
+  // Request() with `params` already serialised: the compact JSON text of
+  // the params array (Txn writes large transactions as text, without a
+  // Json tree).  The text is not checked.
+  bool RequestText(std::string_view method, std::string_view params, ReplyHandler done);
 
   // Locks (RFC 7047 §4.1.8-10).  SetLock(name) asks for `name` now and on
   // every reconnect ("" releases it); StealLock() takes it from its owner.
@@ -175,6 +186,8 @@ class Idl {
   void OnNotification(const common::Message& message);
   void Fail(const Error& error, std::chrono::milliseconds delay = std::chrono::milliseconds(-1));
   bool WaitForCatchUp(int64_t index);
+  void SetLastTxnId(const Uuid& id);
+  bool Received(const Uuid& id) const;
   int64_t ServerIndex() const;
   void Changed();
   void AfterServerSchema(Result<Json> reply);
@@ -201,6 +214,7 @@ class Idl {
   bool synced_ = false;                                // Monitor applied.
   bool has_server_db_ = false;                         // _Server monitored.
   Uuid last_txn_id_;                                   // For monitor_cond_since.
+  std::deque<Uuid> recent_txn_ids_;                    // Last ids received, oldest first.
   uint64_t seqno_ = 0;                                 // Change counter.
   IdlStats stats_;                                     // Counters.
   Status last_error_;                                  // Last failure.

@@ -6,6 +6,9 @@
 //                   its updates, then drop the reply and close.
 // Both leave the client with a transaction whose outcome it cannot know
 // from the connection, which is what Txn's lost-reply resolution handles.
+// SetOpen(false) keeps the client away from the server (every connection
+// is closed at once) until SetOpen(true), so that others can commit
+// transactions the client will have missed.
 //
 // Design: one downstream (accepted) and one upstream (connected) Session
 // per client connection; messages from the client that arrive before the
@@ -54,6 +57,14 @@ class CuttingProxy {
   bool cut_done() const { return cut_ == Cut::kNone; }
   // Connections cut so far.
   int cuts() const { return cuts_; }
+  // false: closes every connection now and each new one as it arrives;
+  // true: forwards again.
+  void SetOpen(bool open) {
+    open_ = open;
+    if (!open_) {
+      for (Pair& p : pairs_) CloseBoth(p);
+    }
+  }
 
  private:
   struct Pair {
@@ -65,6 +76,10 @@ class CuttingProxy {
   };
 
   void Accept(std::shared_ptr<common::Session> down) {
+    if (!open_) {
+      down->Close();
+      return;
+    }
     Pair* p = &pairs_.emplace_back();
     p->down = down;
     down->Start([this, p](common::Session&, common::Message&& m) { FromClient(*p, std::move(m)); },
@@ -122,6 +137,7 @@ class CuttingProxy {
   std::list<Pair> pairs_;                       // Stable addresses.
   Cut cut_ = Cut::kNone;                        // Pending cut.
   int cuts_ = 0;                                // Cuts made.
+  bool open_ = true;                            // Forwarding (SetOpen).
 };
 
 }  // namespace spate::ovsdb::idl
