@@ -21,8 +21,10 @@ using ovsdb::idl::TableRequest;
 using ovsdb::idl::Txn;
 using ovsdb::idl::TxnResult;
 
-// A southbound commit this big (a full build) is followed by malloc_trim().
-constexpr size_t kLargeCommitOps = 10000;
+// A round this big (a full build, or the `up` writes that follow it) is
+// followed by malloc_trim() (see TrimLater()).
+constexpr size_t kLargeCommitOps = 4096;
+
 
 Result<std::unique_ptr<Idl>> MakeIdl(common::EventLoop& loop, const std::string& option,
                                      const std::string& remote, const char* database,
@@ -70,8 +72,18 @@ Result<std::unique_ptr<Nbd>> Nbd::Create(common::EventLoop& loop, const NbdOptio
 }
 
 void Nbd::Start() {
-  nb_->SetChangeHandler([this] { Schedule(); });
-  sb_->SetChangeHandler([this] { Schedule(); });
+  // The indexes take the replicas' changes at once, while the update
+  // being applied is still in memory: their entries then sit beside the
+  // new rows rather than scattered through the freed update, which keeps
+  // the heap trimmable after a large change (see TrimLater()).
+  nb_->SetChangeHandler([this] {
+    TakeNbChanges(*nb_, nb_index_, dirty_);
+    Schedule();
+  });
+  sb_->SetChangeHandler([this] {
+    TakeSbChanges(*sb_, sb_index_, dirty_);
+    Schedule();
+  });
   sb_->SetLock(kNbdLockName);
   nb_->Start();
   sb_->Start();
@@ -136,13 +148,14 @@ void Nbd::Run() {
   }
   if (!nb_->synced() || !sb_->synced()) return;
   if (full_) {
-    if (sb_in_flight_ != 0 || nb_in_flight_ != 0) return;  // Their results first.
+    if (sb_round_.id != 0 || nb_round_.id != 0) return;  // Their results first.
     Rebuild(*nb_, *sb_, nb_index_, sb_index_, dirty_);
+    TrimLater();  // The monitor replies just applied are garbage now.
     full_ = false;
   }
   SyncContext ctx = Context();
-  if (sb_in_flight_ == 0 && dirty_.sb_work()) CommitSouthbound(ctx);
-  if (nb_in_flight_ == 0 && !dirty_.up.empty()) CommitNorthbound(ctx);
+  if (sb_round_.id == 0 && dirty_.sb_work()) CommitSouthbound(ctx);
+  if (nb_round_.id == 0 && !dirty_.up.empty()) CommitNorthbound(ctx);
 }
 
 // The base timeout plus 1 ms per operation: a full build of 40k rows may
@@ -152,55 +165,118 @@ std::chrono::milliseconds Nbd::CommitTimeout(size_t n_ops) const {
 }
 
 void Nbd::CommitSouthbound(SyncContext& ctx) {
+  BeginRound(true);
   Txn txn(*sb_);
   size_t n_ops = WriteSouthbound(ctx, dirty_, txn);
-  if (n_ops == 0) return;
-  large_commit_ = large_commit_ || n_ops >= kLargeCommitOps;
-  txn.AddComment("ovn-nbd: northbound db changed");
-  uint64_t id = next_commit_id_++;
-  sb_in_flight_ = id;
-  std::shared_ptr<bool> alive = alive_;
-  txn.Commit([this, alive, id](TxnResult r) {
-    if (*alive) Committed(true, id, r);
-  });
-  sb_timer_.Start(CommitTimeout(n_ops), [this, id] {
-    Committed(true, id, TxnResult{.error = Error("timed out", "the replica never showed it")});
-  });
+  if (n_ops > 0) Commit(true, txn, n_ops, "ovn-nbd: northbound db changed");
+  EndRound(true);
 }
 
 void Nbd::CommitNorthbound(SyncContext& ctx) {
+  BeginRound(false);
   Txn txn(*nb_);
   size_t n_ops = WriteNorthbound(ctx, dirty_, txn);
-  if (n_ops == 0) return;
-  txn.AddComment("ovn-nbd: southbound db changed");
-  uint64_t id = next_commit_id_++;
-  nb_in_flight_ = id;
+  if (n_ops > 0) Commit(false, txn, n_ops, "ovn-nbd: southbound db changed");
+  EndRound(false);
+}
+
+void Nbd::BeginRound(bool southbound) {
+  Round& round = southbound ? sb_round_ : nb_round_;
+  round = Round();
+  round.id = next_round_id_++;
+  round.started = std::chrono::steady_clock::now();
+}
+
+void Nbd::Commit(bool southbound, Txn& txn, size_t n_ops, const char* comment) {
+  Round& round = southbound ? sb_round_ : nb_round_;
+  txn.AddComment(comment);
+  ++round.pending;
+  ++round.n_txns;
+  round.n_ops += n_ops;
   std::shared_ptr<bool> alive = alive_;
-  txn.Commit([this, alive, id](TxnResult r) {
-    if (*alive) Committed(false, id, r);
+  txn.Commit([this, alive, southbound, id = round.id](TxnResult r) {
+    if (*alive) Committed(southbound, id, r);
   });
-  nb_timer_.Start(CommitTimeout(n_ops), [this, id] {
-    Committed(false, id, TxnResult{.error = Error("timed out", "the replica never showed it")});
+  round.sent = std::chrono::steady_clock::now();
+}
+
+// Every transaction of the round is sent: start its timeout.
+void Nbd::EndRound(bool southbound) {
+  Round& round = southbound ? sb_round_ : nb_round_;
+  if (round.n_txns == 0) {
+    round.id = 0;  // Nothing to write.
+    return;
+  }
+  (southbound ? sb_timer_ : nb_timer_).Start(CommitTimeout(round.n_ops), [this, southbound] {
+    Round& r = southbound ? sb_round_ : nb_round_;
+    if (r.failure.ok()) {
+      r.failure = Error("timed out", "the replica never showed it");
+      r.failure_status = ovsdb::idl::TxnStatus::kError;
+    }
+    RoundDone(southbound);  // Late results are ignored (their round id is gone).
   });
+  // Building it left garbage (flow computations, name lookups) while the
+  // daemon may now wait a while for the server.
+  if (round.n_ops >= kLargeCommitOps) TrimLater();
 }
 
 void Nbd::Committed(bool southbound, uint64_t id, const TxnResult& result) {
-  uint64_t& in_flight = southbound ? sb_in_flight_ : nb_in_flight_;
-  if (in_flight != id) return;  // Abandoned earlier.
-  in_flight = 0;
-  (southbound ? sb_timer_ : nb_timer_).Cancel();
-  if (large_commit_) {
-    ::malloc_trim(0);  // Hand the transaction's buffers back to the system.
-    large_commit_ = false;
+  Round& round = southbound ? sb_round_ : nb_round_;
+  if (round.id != id) return;  // Abandoned earlier.
+  if (result.replied_at > round.replied) round.replied = result.replied_at;
+  if (!result.ok() && round.failure.ok()) {
+    round.failure = result.error;
+    round.failure_status = result.status;
   }
-  if (!result.ok() && southbound) {
-    Log(true, "southbound transaction failed (" + result.error.ToString() +
+  if (--round.pending == 0) RoundDone(southbound);
+}
+
+// After a large change (a full build's commit, a full recompute), glibc
+// keeps the freed request, reply and parsed updates: hand the free pages
+// back once the message being handled now is freed too, by posting the
+// trim behind it.
+void Nbd::TrimLater() {
+  std::shared_ptr<bool> alive = alive_;
+  loop_.Post([alive] {
+    if (*alive) ::malloc_trim(0);
+  });
+}
+
+// For a large round: how long it took to build and send, for the server
+// to answer the last transaction, and for the replica to show them.
+void Nbd::LogLargeRound(bool southbound, const Round& round) {
+  using std::chrono::duration;
+  auto ms = [](auto d) { return duration<double, std::milli>(d).count(); };
+  auto now = std::chrono::steady_clock::now();
+  bool replied = round.replied.time_since_epoch().count() != 0;
+  char text[256];
+  std::snprintf(text, sizeof text,
+                "%s: %zu operations in %zu transaction(s): built and sent in %.0f ms, "
+                "last reply after %.0f ms, all in the replica %.0f ms later (%s)",
+                southbound ? "southbound" : "northbound", round.n_ops, round.n_txns,
+                ms(round.sent - round.started), replied ? ms(round.replied - round.sent) : -1.0,
+                replied ? ms(now - round.replied) : -1.0, round.failure.ok() ? "ok" : "failed");
+  Log(false, text);
+}
+
+void Nbd::RoundDone(bool southbound) {
+  Round& round = southbound ? sb_round_ : nb_round_;
+  (southbound ? sb_timer_ : nb_timer_).Cancel();
+  if (round.n_ops >= kLargeCommitOps) {
+    LogLargeRound(southbound, round);
+    TrimLater();
+  }
+  Status failure = round.failure;
+  bool warn = round.failure_status == ovsdb::idl::TxnStatus::kError;
+  round = Round();
+  if (!failure.ok() && southbound) {
+    Log(true, "southbound transaction failed (" + failure.error().ToString() +
                   "); recomputing everything");
     full_ = true;
-  } else if (!result.ok()) {
+  } else if (!failure.ok()) {
     // Only `up` was written: check every port's again.
-    Log(result.status == ovsdb::idl::TxnStatus::kError,
-        "northbound transaction failed (" + result.error.ToString() + "); checking every port");
+    Log(warn,
+        "northbound transaction failed (" + failure.error().ToString() + "); checking every port");
     for (const auto& [name, port] : nb_index_.port_by_name) dirty_.up.insert(name);
   }
   Schedule();

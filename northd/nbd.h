@@ -24,11 +24,21 @@
 //   only its holder writes (every southbound transaction asserts the
 //   lock).  A second ovn-nbd waits on the lock and takes over, with a full
 //   recompute, when the holder's connection goes away.
-//   One transaction per database is in flight at a time; changes that
-//   arrive meanwhile accumulate in the dirty sets and go in the next one.
-//   A commit whose result the replica never shows (a row deleted under
-//   it) is abandoned after NbdOptions::commit_timeout (plus 1 ms per
-//   operation) and followed by a full recompute.
+//   Rounds: one round of transactions per database is in flight at a
+//   time; changes that arrive meanwhile accumulate in the dirty sets and
+//   go in the next round.  A round is one transaction today (a full build
+//   cut into transactions of 4k or 16k operations at switch boundaries,
+//   sent back to back, did not finish sooner with our ovsdb-server on this
+//   2-core machine, and gave up atomicity).  If a transaction of a round
+//   fails, everything is recomputed once the round is over.  A round
+//   whose result the replica never shows (a row deleted under it) is
+//   abandoned after NbdOptions::commit_timeout (plus 1 ms per operation)
+//   and followed by a full recompute.
+//   Memory: after a large round (or full recompute) the freed request,
+//   reply and update text would stay in glibc's heap; ovn-nbd calls
+//   malloc_trim() then, and its indexes take each update's changes while
+//   the update is still in memory, so their entries do not pin the freed
+//   update's pages.
 //   Work is scheduled by posting one Run() to the loop per burst of
 //   updates, so a batch of notifications is handled in one pass.
 //
@@ -95,9 +105,27 @@ class Nbd {
   void Run();
   void ReportConnection(ovsdb::idl::Idl& idl, const std::string& db, std::string& reported);
   std::chrono::milliseconds CommitTimeout(size_t n_ops) const;
+  // The transactions sent to one database together (see "Rounds" above).
+  struct Round {
+    uint64_t id = 0;         // 0: no round in flight.
+    size_t pending = 0;      // Transactions not finished yet.
+    size_t n_txns = 0;       // Transactions sent.
+    size_t n_ops = 0;        // Their operations.
+    Status failure;          // The first failure, if any.
+    ovsdb::idl::TxnStatus failure_status = ovsdb::idl::TxnStatus::kSuccess;  // Its status.
+    std::chrono::steady_clock::time_point started;  // Building began.
+    std::chrono::steady_clock::time_point sent;     // Last transaction sent.
+    std::chrono::steady_clock::time_point replied;  // Last reply.
+  };
   void CommitSouthbound(SyncContext& ctx);
   void CommitNorthbound(SyncContext& ctx);
-  void Committed(bool southbound, uint64_t id, const ovsdb::idl::TxnResult& result);
+  void BeginRound(bool southbound);
+  void Commit(bool southbound, ovsdb::idl::Txn& txn, size_t n_ops, const char* comment);
+  void EndRound(bool southbound);
+  void Committed(bool southbound, uint64_t round, const ovsdb::idl::TxnResult& result);
+  void RoundDone(bool southbound);
+  void LogLargeRound(bool southbound, const Round& round);
+  void TrimLater();
   SyncContext Context();
   void Log(bool warn, const std::string& message);
 
@@ -115,12 +143,11 @@ class Nbd {
   bool run_posted_ = false;                  // A Run() is queued.
   bool was_active_ = false;                  // Held the lock at the last Run().
   bool full_ = true;                         // Rebuild at the next active Run().
-  bool large_commit_ = false;                // A large commit is in flight.
-  uint64_t next_commit_id_ = 1;              // Commit ids.
-  uint64_t sb_in_flight_ = 0;                // Southbound commit in flight, or 0.
-  uint64_t nb_in_flight_ = 0;                // Northbound commit in flight, or 0.
-  common::Timer sb_timer_;                   // Southbound commit timeout.
-  common::Timer nb_timer_;                   // Northbound commit timeout.
+  uint64_t next_round_id_ = 1;               // Round ids.
+  Round sb_round_;                           // Southbound round in flight.
+  Round nb_round_;                           // Northbound round in flight.
+  common::Timer sb_timer_;                   // Southbound round timeout.
+  common::Timer nb_timer_;                   // Northbound round timeout.
   std::string nb_reported_;                  // Last connection problem logged.
   std::string sb_reported_;                  // Same for the southbound side.
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);  // For late callbacks.

@@ -154,26 +154,36 @@ void ForgetFlow(SbIndex& index, const Uuid& row) {
   if (it == index.flow_rows.end()) return;
   auto dp = index.flows.find(it->second.datapath);
   if (dp != index.flows.end()) {
-    auto flow = dp->second.find(it->second.flow);
-    if (flow != dp->second.end()) {
-      std::erase(flow->second, row);
-      if (flow->second.empty()) dp->second.erase(flow);
+    std::pair<uint64_t, Uuid> entry{it->second.hash, row};
+    auto pos = std::find(dp->second.begin(), dp->second.end(), entry);
+    if (pos != dp->second.end()) {
+      *pos = dp->second.back();  // Unordered: move the last one here.
+      dp->second.pop_back();
     }
     if (dp->second.empty()) index.flows.erase(dp);
   }
   index.flow_rows.erase(it);
 }
 
+const std::string& StringColumn(const RowView& row, std::string_view column) {
+  static const std::string kEmpty;
+  const ovsdb::Datum& d = row.Get(column);
+  bool ok = d.size() == 1 && d.keys()[0].type() == ovsdb::AtomicType::kString;
+  return ok ? d.keys()[0].string() : kEmpty;
+}
+
 void NoteFlow(SbIndex& index, const RowView& row) {
   FlowRef ref{row.GetOptionalUuid("logical_datapath").value_or(Uuid{}),
-              {row.GetInteger("table_id"), row.GetInteger("priority"), row.GetString("match"),
-               row.GetString("actions")}};
-  index.flows[ref.datapath][ref.flow].push_back(row.uuid());
-  index.flow_rows[row.uuid()] = std::move(ref);
+              FlowHash(row.GetInteger("table_id"), row.GetInteger("priority"),
+                       StringColumn(row, "match"), StringColumn(row, "actions"))};
+  index.flows[ref.datapath].emplace_back(ref.hash, row.uuid());
+  index.flow_rows[row.uuid()] = ref;
 }
 
 void TakeFlowChanges(ReplicaTable& table, SbIndex& index) {
-  for (RowChange& change : table.TakeChanges()) {
+  std::vector<RowChange> changes = table.TakeChanges();
+  if (changes.size() > 1024) index.flow_rows.reserve(index.flow_rows.size() + changes.size());
+  for (RowChange& change : changes) {
     ForgetFlow(index, change.uuid);
     if (change.kind == ChangeKind::kDeleted) continue;
     if (std::optional<RowView> row = table.Get(change.uuid)) NoteFlow(index, *row);
@@ -181,6 +191,20 @@ void TakeFlowChanges(ReplicaTable& table, SbIndex& index) {
 }
 
 }  // namespace
+
+uint64_t FlowHash(int64_t table_id, int64_t priority, std::string_view match,
+                  std::string_view actions) {
+  std::hash<std::string_view> h;
+  uint64_t x = static_cast<uint64_t>(table_id) * 0x9e3779b97f4a7c15ULL;
+  x = (x ^ static_cast<uint64_t>(priority)) * 0xff51afd7ed558ccdULL;
+  x = (x ^ h(match)) * 0xc4ceb9fe1a85ec53ULL;
+  return x ^ h(actions);
+}
+
+LogicalFlow FlowOf(const RowView& row) {
+  return {row.GetInteger("table_id"), row.GetInteger("priority"), StringColumn(row, "match"),
+          StringColumn(row, "actions")};
+}
 
 void TakeNbChanges(ovsdb::idl::Idl& nb, NbIndex& index, Dirty& dirty) {
   if (ReplicaTable* switches = nb.table("Logical_Switch")) {

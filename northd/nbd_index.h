@@ -16,9 +16,12 @@
 //   and mark only what a row's change affects (a port's switch, its
 //   binding, its up; an ACL's switch; a binding's port).  The indexes keep
 //   the values they were last told (port -> switch, binding -> key,
-//   Pipeline row -> flow), because the replica no longer shows a modified
-//   row's old values.  Changes to Logical_Port.up and external_ids do not
-//   touch the southbound side; Pipeline changes only update the index
+//   Pipeline row -> datapath and flow hash), because the replica no longer
+//   shows a modified row's old values.  Pipeline rows (most of the
+//   southbound database) are indexed by hash, without copies of their
+//   strings: a candidate row is compared with the replica's row.
+//   Changes to Logical_Port.up and external_ids do not touch the
+//   southbound side; Pipeline changes only update the index
 //   (like 2015's "omit alert": a row edited by someone else is repaired
 //   the next time its switch is recomputed or ovn-nbd restarts).
 //   Rebuild() discards the indexes, rebuilds them from the replicas and
@@ -33,6 +36,7 @@
 #include <cstdint>
 #include <map>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <unordered_set>
 #include <vector>
@@ -71,15 +75,24 @@ struct BindingRef {
   int64_t key = 0;      // tunnel_key.
 };
 
-// What ovn-nbd remembers of one Pipeline row.
+// What ovn-nbd remembers of one Pipeline row: no copy of its strings (the
+// replica holds them), only what finds the row again.
 struct FlowRef {
-  Uuid datapath;        // logical_datapath.
-  LogicalFlow flow;     // table_id, priority, match, actions.
+  Uuid datapath;      // logical_datapath.
+  uint64_t hash = 0;  // FlowHash() of its table_id, priority, match, actions.
 };
 
-// A datapath's Pipeline rows: flow -> row UUIDs (more than one only if
-// someone inserted duplicates).
-using DatapathFlows = std::map<LogicalFlow, std::vector<Uuid>>;
+// A datapath's Pipeline rows as (FlowHash, row) pairs, in no order.
+using DatapathFlows = std::vector<std::pair<uint64_t, Uuid>>;
+
+// A hash of a flow's four columns (equal flows, equal hashes).
+uint64_t FlowHash(int64_t table_id, int64_t priority, std::string_view match,
+                  std::string_view actions);
+inline uint64_t FlowHash(const LogicalFlow& f) {
+  return FlowHash(f.table_id, f.priority, f.match, f.actions);
+}
+// The flow a Pipeline row holds (its four columns).
+LogicalFlow FlowOf(const ovsdb::idl::RowView& row);
 
 // Indexes over the southbound replica.
 struct SbIndex {

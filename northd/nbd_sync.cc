@@ -1,6 +1,7 @@
 // ovn-nbd's writers; see nbd_sync.h.
 #include "northd/nbd_sync.h"
 
+#include <algorithm>
 #include <optional>
 #include <unordered_set>
 #include <vector>
@@ -50,11 +51,11 @@ WantedBinding Wanted(const RowView& port) {
 }
 
 // 2015's choose_tunnel_key; 0 when every key is in use.
-int64_t ChooseKey(SyncContext& ctx, const std::unordered_set<int64_t>& taken_now) {
+int64_t ChooseKey(SyncContext& ctx) {
   for (int64_t i = 0; i < kMaxTunnelKey; ++i) {
     int64_t key = *ctx.last_key % kMaxTunnelKey + 1;
     *ctx.last_key = key;
-    if (!ctx.sb_index.used_keys.contains(key) && !taken_now.contains(key)) return key;
+    if (!ctx.sb_index.used_keys.contains(key) && !ctx.taken_keys.contains(key)) return key;
   }
   return 0;
 }
@@ -74,8 +75,7 @@ size_t SetBindingColumns(Txn& txn, const Uuid& row, const WantedBinding& w,
   return n;
 }
 
-size_t SyncBinding(SyncContext& ctx, const std::string& name, Txn& txn,
-                   std::unordered_set<int64_t>& taken_now) {
+size_t SyncBinding(SyncContext& ctx, const std::string& name, Txn& txn) {
   std::optional<RowView> port;
   if (auto it = ctx.nb_index.port_by_name.find(name); it != ctx.nb_index.port_by_name.end()) {
     port = ctx.nb.table("Logical_Port")->Get(it->second);
@@ -99,12 +99,12 @@ size_t SyncBinding(SyncContext& ctx, const std::string& name, Txn& txn,
     }
     return n;
   }
-  int64_t key = ChooseKey(ctx, taken_now);
+  int64_t key = ChooseKey(ctx);
   if (key == 0) {
     ctx.log(true, "all tunnel keys exhausted");
     return 0;
   }
-  taken_now.insert(key);
+  ctx.taken_keys.insert(key);
   Uuid row = txn.Insert("Bindings");
   (void)txn.SetString("Bindings", row, "logical_port", name);
   (void)txn.SetInteger("Bindings", row, "tunnel_key", key);
@@ -164,32 +164,46 @@ size_t InsertFlow(Txn& txn, const Uuid& sw, const LogicalFlow& f) {
   return 1;
 }
 
-// Merges the sorted desired flows with the existing rows of `sw`.
+// True if the Pipeline row `row` holds `f`.
+bool RowHolds(ReplicaTable& pipeline, const Uuid& row, const LogicalFlow& f) {
+  std::optional<RowView> r = pipeline.Get(row);
+  return r && FlowOf(*r) == f;
+}
+
+// Diffs the desired flows of `sw` against its existing rows (found by
+// hash, confirmed against the replica): a row holding a desired flow is
+// kept (one per flow), missing flows are inserted, every other row of the
+// datapath (leftovers, duplicates) is deleted.
 size_t SyncPipeline(SyncContext& ctx, const Uuid& sw, Txn& txn) {
   std::vector<LogicalFlow> want = DesiredFlows(ctx, sw);
-  static const DatapathFlows kNone;
-  auto found = ctx.sb_index.flows.find(sw);
-  const DatapathFlows& have = found == ctx.sb_index.flows.end() ? kNone : found->second;
+  DatapathFlows have;
+  if (auto found = ctx.sb_index.flows.find(sw); found != ctx.sb_index.flows.end()) {
+    have = found->second;
+  }
+  std::sort(have.begin(), have.end());
+  std::vector<bool> kept(have.size(), false);
+  ReplicaTable* pipeline = ctx.sb.table("Pipeline");
   size_t n = 0;
-  auto w = want.begin();
-  auto h = have.begin();
-  auto remove = [&](const std::vector<Uuid>& rows, size_t keep) {
-    for (size_t i = keep; i < rows.size(); ++i) {
-      (void)txn.Delete("Pipeline", rows[i]);
-      ++ctx.stats->flows_deleted;
-      ++n;
+  for (const LogicalFlow& f : want) {
+    uint64_t h = FlowHash(f);
+    auto i = std::lower_bound(have.begin(), have.end(), std::make_pair(h, Uuid{}));
+    for (; i != have.end() && i->first == h; ++i) {
+      size_t k = i - have.begin();
+      if (!kept[k] && RowHolds(*pipeline, i->second, f)) {
+        kept[k] = true;
+        break;
+      }
     }
-  };
-  while (w != want.end() || h != have.end()) {
-    if (h == have.end() || (w != want.end() && *w < h->first)) {
-      n += InsertFlow(txn, sw, *w++);
+    if (i == have.end() || i->first != h) {
+      n += InsertFlow(txn, sw, f);
       ++ctx.stats->flows_inserted;
-    } else if (w == want.end() || h->first < *w) {
-      remove((h++)->second, 0);
-    } else {
-      remove((h++)->second, 1);  // Keep one; drop duplicates.
-      ++w;
     }
+  }
+  for (size_t k = 0; k < have.size(); ++k) {
+    if (kept[k]) continue;
+    (void)txn.Delete("Pipeline", have[k].second);
+    ++ctx.stats->flows_deleted;
+    ++n;
   }
   return n;
 }
@@ -198,11 +212,27 @@ size_t SyncPipeline(SyncContext& ctx, const Uuid& sw, Txn& txn) {
 
 size_t WriteSouthbound(SyncContext& ctx, Dirty& dirty, Txn& txn) {
   size_t n = 0;
-  std::unordered_set<int64_t> taken_now;
-  for (const std::string& name : dirty.bindings) n += SyncBinding(ctx, name, txn, taken_now);
-  dirty.bindings.clear();
-  for (const Uuid& sw : dirty.switches) n += SyncPipeline(ctx, sw, txn);
-  dirty.switches.clear();
+  while (!dirty.switches.empty()) {
+    Uuid sw = *dirty.switches.begin();
+    dirty.switches.erase(dirty.switches.begin());
+    auto ports = ctx.nb_index.switch_ports.find(sw);
+    if (ports != ctx.nb_index.switch_ports.end() && !dirty.bindings.empty()) {
+      for (const Uuid& port : ports->second) {
+        auto name = ctx.nb_index.port_name.find(port);
+        if (name == ctx.nb_index.port_name.end()) continue;
+        auto d = dirty.bindings.find(name->second);
+        if (d == dirty.bindings.end()) continue;
+        n += SyncBinding(ctx, name->second, txn);
+        dirty.bindings.erase(d);
+      }
+    }
+    n += SyncPipeline(ctx, sw, txn);
+  }
+  // Bindings of ports on no dirty switch (or on none at all).
+  while (!dirty.bindings.empty()) {
+    std::string name = std::move(dirty.bindings.extract(dirty.bindings.begin()).value());
+    n += SyncBinding(ctx, name, txn);
+  }
   return n;
 }
 

@@ -32,6 +32,7 @@
 #include <cstdint>
 #include <functional>
 #include <string>
+#include <unordered_set>
 
 #include "northd/logical_flows.h"
 #include "northd/nbd_index.h"
@@ -61,11 +62,14 @@ struct SyncContext {
   std::function<void(bool warn, const std::string&)> log;  // Notes and warnings.
   int64_t* last_key;                // The tunnel-key counter (kept by the caller).
   SyncStats* stats;                 // Counters to bump.
+  std::unordered_set<int64_t> taken_keys{};  // Keys chosen by this context's
+                                             // transaction (not yet in sb_index).
 };
 
 // Adds to `txn` (on ctx.sb) the Bindings and Pipeline operations for
-// everything in dirty.bindings and dirty.switches, then clears both.
-// Returns the number of operations added.
+// everything in dirty.switches and dirty.bindings (switch by switch: a
+// switch's flows with its dirty ports' bindings, then the other bindings),
+// then clears both.  Returns the number of operations added.
 size_t WriteSouthbound(SyncContext& ctx, Dirty& dirty, ovsdb::idl::Txn& txn);
 
 // Adds to `txn` (on ctx.nb) the Logical_Port.up writes for dirty.up, then

@@ -1,9 +1,10 @@
 #include "ovsdb/idl_txn.h"
 
 #include <algorithm>
+#include <charconv>
 #include <optional>
 #include <set>
-#include <tuple>
+#include <unordered_map>
 #include <utility>
 
 #include "ovsdb/condition.h"
@@ -26,6 +27,7 @@ struct Txn::Op {
   Uuid row;                                      // Row (or placeholder).
   std::vector<std::pair<int, Datum>> columns;    // Insert/update values; wait: expected.
   std::vector<Mutation> mutations;               // Mutate.
+  uint32_t insert_n = 0;                         // Insert: n of its uuid-name "rowN".
 };
 
 // The value an arithmetic mutation must leave in a column (see Guards()).
@@ -37,26 +39,56 @@ struct Guard {
   Datum expected;     // `before` with the transaction's mutations applied.
 };
 
+// Which operation of a transaction holds a (row, kind, table).
+struct OpKey {
+  Uuid row;           // Row.
+  int kind = 0;       // OpKind.
+  std::string table;  // Table name.
+  bool operator==(const OpKey&) const = default;
+};
+
+struct OpKeyHash {
+  size_t operator()(const OpKey& k) const {
+    return UuidHash()(k.row) + static_cast<size_t>(k.kind);
+  }
+};
+
 struct Txn::State {
-  std::vector<Op> ops;                                      // In order.
-  std::map<std::tuple<int, std::string, Uuid>, size_t> op_index;  // (kind, table, row) -> op.
-  std::map<Uuid, std::string> names;                        // Placeholder -> uuid-name.
-  std::vector<std::string> comments;                        // Comment ops.
-  Status error;                                             // First build error.
-  std::optional<TxnResult> replied;                         // Reply parsed.
-  bool done = false;                                        // Callback ran.
-  Json request;                                             // transact params sent.
-  std::vector<std::pair<OpKind, Uuid>> sent;                // Kinds and rows of `request`.
-  std::vector<Guard> guards;                                // Arithmetic mutations.
-  int resends = 0;                                          // Outcome resolutions.
+  std::vector<Op> ops;                                         // In order.
+  std::unordered_map<OpKey, size_t, OpKeyHash> op_index;       // -> index in ops.
+  uint32_t n_inserts = 0;                                      // Insert operations.
+  std::vector<std::string> comments;                           // Comment ops.
+  Status error;                                                // First build error.
+  std::optional<TxnResult> replied;                            // Reply parsed.
+  bool done = false;                                           // Callback ran.
+  std::string request;                                         // transact params sent (JSON text).
+  size_t ops_begin = 0;                                        // Offset of the first op's comma.
+  std::vector<std::pair<OpKind, Uuid>> sent;                   // Kinds and rows of `request`.
+  std::chrono::steady_clock::time_point sent_at;               // Last (re)send.
+  std::vector<Guard> guards;                                   // Arithmetic mutations.
+  std::set<Uuid> collected;                                    // Inserted rows the server
+                                                               // garbage-collects (Collected()).
+  std::map<std::pair<Uuid, int>, size_t> last;                 // LastWriters().
+  int resends = 0;                                             // Outcome resolutions.
 };
 
 namespace {
 
-// New rows are referred to by their client-chosen UUID, ["uuid", u], never
-// by "named-uuid": a named-uuid used before the insert that names it would
-// be given another UUID by Open vSwitch's server.
-Json Encode(const Datum& d, const Type& type) { return d.ToJson(type); }
+// True if `st` inserts `row` into `table` (while it is being built).
+bool Inserts(const Txn::State& st, std::string_view table, const Uuid& row) {
+  return st.op_index.count(OpKey{row, kInsert, std::string(table)}) > 0;
+}
+
+// Placeholder -> real UUID, or nullptr when every inserted row got the
+// UUID this client chose (always, with a server that honours "uuid").
+using RealMap = const std::map<Uuid, Uuid>*;
+
+RealMap Remapping(const std::map<Uuid, Uuid>& real) {
+  for (const auto& [placeholder, uuid] : real) {
+    if (placeholder != uuid) return &real;
+  }
+  return nullptr;
+}
 
 // `d` with placeholder UUIDs replaced by the real ones.
 Datum Resolve(const Datum& d, const std::map<Uuid, Uuid>& real) {
@@ -78,8 +110,9 @@ Datum Resolve(const Datum& d, const std::map<Uuid, Uuid>& real) {
   return out;
 }
 
-Json UuidWhere(const Uuid& row) {
-  return Json::array({Json::array({"_uuid", "==", Json::array({"uuid", row.ToString()})})});
+// True if `field` equals `d` once `d`'s placeholders are resolved.
+bool EqualResolved(const Datum& field, const Datum& d, RealMap real) {
+  return real == nullptr ? field == d : field == Resolve(d, *real);
 }
 
 Type ElementsType(const Type& column, bool keys_only) {
@@ -173,10 +206,11 @@ std::set<Uuid> Collected(Idl& idl, const Txn::State& st) {
   std::set<Uuid> deleted;
   for (const Txn::Op& op : st.ops) {
     if (op.kind == kDelete) deleted.insert(op.row);
+    if (op.kind != kInsert) continue;
     const TableSchema* ts = schema.FindTable(op.table);
-    if (op.kind == kInsert && ts != nullptr && !ts->is_root) collected.insert(op.row);
+    if (ts != nullptr && !ts->is_root) collected.insert(op.row);
   }
-  for (bool changed = true; changed;) {  // Until no row is found referenced.
+  for (bool changed = !collected.empty(); changed;) {  // Until no row is found referenced.
     changed = false;
     for (auto it = collected.begin(); it != collected.end();) {
       bool kept = std::any_of(st.ops.begin(), st.ops.end(), [&](const Txn::Op& op) {
@@ -191,53 +225,80 @@ std::set<Uuid> Collected(Idl& idl, const Txn::State& st) {
   return collected;
 }
 
-// True if the replica shows the effects of the transaction: inserted rows
-// present (except those the server garbage-collects), deleted rows gone,
-// written columns equal, set/map mutations visible and, with `guards`, arithmetic results as expected.  With
-// `guards`, also false if nothing at all could be checked (every table
-// unreplicated or filtered): absence of evidence is not a commit.
-bool Seen(Idl& idl, const Txn::State& st, const std::map<Uuid, Uuid>& real, bool guards) {
-  size_t checked = 0;
-  std::set<Uuid> collected = Collected(idl, st);
-  // A column both written and mutated is checked at the operation the
-  // server applies last (inserts go first, then the rest in order).
-  auto rank = [&](size_t i) { return (st.ops[i].kind == kInsert ? 0 : st.ops.size()) + i; };
+// The server applies inserts first, then the rest in order.
+size_t Rank(const Txn::State& st, size_t i) {
+  return (st.ops[i].kind == kInsert ? 0 : st.ops.size()) + i;
+}
+
+// For a column both written (insert/update) and mutated in one row, the
+// rank of the operation the server applies last: the only one whose
+// effect the replica can show.  Only rows with both kinds of operation
+// have entries.
+std::map<std::pair<Uuid, int>, size_t> LastWriters(const Txn::State& st) {
   std::map<std::pair<Uuid, int>, size_t> last;
   for (size_t i = 0; i < st.ops.size(); ++i) {
     const Txn::Op& op = st.ops[i];
-    if (op.kind == kWait) continue;
-    auto note = [&](int c) {
-      size_t& l = last[{op.row, c}];
-      l = std::max(l, rank(i));
-    };
-    for (const auto& [c, value] : op.columns) note(c);
-    for (const Mutation& m : op.mutations) note(m.column);
+    if (op.kind != kMutate) continue;
+    for (int kind : {kInsert, kUpdate}) {
+      auto w = st.op_index.find(OpKey{op.row, kind, op.table});
+      if (w == st.op_index.end()) continue;
+      auto note = [&](size_t j, int c) {
+        size_t& l = last[{op.row, c}];
+        l = std::max(l, Rank(st, j));
+      };
+      for (const auto& [c, value] : st.ops[w->second].columns) note(w->second, c);
+      for (const Mutation& m : op.mutations) note(i, m.column);
+    }
   }
+  return last;
+}
+
+// Whether the replica row `row` shows operation `i` (insert/update/mutate).
+bool OpSeen(const ReplicaTable& t, const IdlRow& row, const Txn::State& st, size_t i,
+            RealMap real) {
+  static const std::map<Uuid, Uuid> kIdentity;
+  const Txn::Op& op = st.ops[i];
+  auto checked_here = [&](int c) {
+    if (!std::binary_search(t.columns().begin(), t.columns().end(), c)) return false;
+    auto l = st.last.find({op.row, c});
+    return l == st.last.end() || l->second == Rank(st, i);
+  };
+  for (const auto& [c, value] : op.columns) {
+    if (checked_here(c) && !EqualResolved(row.fields[c], value, real)) return false;
+  }
+  if (op.mutations.empty()) return true;
+  std::set<int> mutated;
+  for (const Mutation& m : op.mutations) mutated.insert(m.column);
+  for (int c : mutated) {
+    if (checked_here(c) && !MutationsSeen(row.fields[c], op, c, real ? *real : kIdentity)) {
+      return false;
+    }
+  }
+  return true;
+}
+
+// True if the replica shows the effects of the transaction: inserted rows
+// present (except those the server garbage-collects), deleted rows gone,
+// written columns equal, set/map mutations visible and, with `guards`,
+// arithmetic results as expected.  With `guards`, also false if nothing
+// at all could be checked (every table unreplicated or filtered): absence
+// of evidence is not a commit.
+bool Seen(Idl& idl, const Txn::State& st, const std::map<Uuid, Uuid>& real, bool guards) {
+  size_t checked = 0;
+  RealMap remap = Remapping(real);
   for (size_t i = 0; i < st.ops.size(); ++i) {
     const Txn::Op& op = st.ops[i];
     const ReplicaTable* t = idl.table(op.table);
     if (t == nullptr || !t->where().is_null() || op.kind == kWait) continue;
-    if (collected.count(op.row)) continue;
+    if (!st.collected.empty() && st.collected.count(op.row)) continue;
     ++checked;
-    auto it = real.find(op.row);
+    auto it = remap ? remap->find(op.row) : real.end();
     const IdlRow* row = t->Find(it == real.end() ? op.row : it->second);
     if (op.kind == kDelete) {
       if (row != nullptr) return false;
       continue;
     }
-    if (row == nullptr) return false;
-    auto replicated = [&](int c) {
-      return std::binary_search(t->columns().begin(), t->columns().end(), c) &&
-             last[{op.row, c}] == rank(i);
-    };
-    for (const auto& [c, value] : op.columns) {
-      if (replicated(c) && !(row->fields[c] == Resolve(value, real))) return false;
-    }
-    std::set<int> mutated;
-    for (const Mutation& m : op.mutations) mutated.insert(m.column);
-    for (int c : mutated) {
-      if (replicated(c) && !MutationsSeen(row->fields[c], op, c, real)) return false;
-    }
+    if (row == nullptr || !OpSeen(*t, *row, st, i, remap)) return false;
   }
   if (!guards) return true;
   for (const Guard& g : st.guards) {
@@ -248,49 +309,139 @@ bool Seen(Idl& idl, const Txn::State& st, const std::map<Uuid, Uuid>& real, bool
   return checked > 0;
 }
 
-Json OpJson(const Txn::Op& op, const TableSchema& ts, const std::map<Uuid, std::string>& names) {
-  Json j = {{"table", op.table}};
-  Json row = Json::object();
-  for (const auto& [c, value] : op.columns) {
-    row[ts.columns[c].name] = Encode(value, ts.columns[c].type);
+// ---- JSON text of the request ----------------------------------------------
+// Written straight into one string: a full build's 40k operations would
+// otherwise become a Json tree, be copied, serialised and freed.
+
+void AppendUuid(std::string& out, const Uuid& u) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  char buf[36];
+  int pos = 0;
+  for (int i = 0; i < 32; ++i) {
+    if (i == 8 || i == 12 || i == 16 || i == 20) buf[pos++] = '-';
+    uint64_t word = i < 16 ? u.hi : u.lo;
+    buf[pos++] = kHex[(word >> (60 - 4 * (i % 16))) & 0xf];
   }
-  switch (op.kind) {
-    case kWait:
-      j.update({{"op", "wait"}, {"timeout", 0}, {"until", "=="},
-                {"where", UuidWhere(op.row)}, {"rows", Json::array({row})}});
-      j["columns"] = Json::array();
-      for (const auto& [name, v] : row.items()) j["columns"].push_back(name);
-      break;
-    case kInsert:
-      // The client chooses the UUID (Open vSwitch's "uuid" member), so an
-      // insert can be recognised, and never repeated, after a lost reply.
-      j.update({{"op", "insert"}, {"row", row}, {"uuid-name", names.at(op.row)},
-                {"uuid", op.row.ToString()}});
-      break;
-    case kUpdate:
-      j.update({{"op", "update"}, {"row", row}, {"where", UuidWhere(op.row)}});
-      break;
-    case kMutate: {
-      Json muts = Json::array();
-      for (const Mutation& m : op.mutations) {
-        muts.push_back(Json::array(
-            {ts.columns[m.column].name, m.mutator, Encode(m.value, m.type)}));
-      }
-      j.update({{"op", "mutate"}, {"mutations", muts}, {"where", UuidWhere(op.row)}});
-      break;
+  out.append(buf, sizeof buf);
+}
+
+void AppendAtom(std::string& out, const Atom& a) {
+  switch (a.type()) {
+    case AtomicType::kInteger: {
+      char buf[24];
+      auto end = std::to_chars(buf, buf + sizeof buf, a.integer()).ptr;
+      out.append(buf, end);
+      return;
     }
-    case kDelete:
-      j.update({{"op", "delete"}, {"where", UuidWhere(op.row)}});
-      break;
+    case AtomicType::kReal: out += DumpJson(a.real()); return;
+    case AtomicType::kBoolean: out += a.boolean() ? "true" : "false"; return;
+    case AtomicType::kString: AppendJsonString(out, a.string()); return;
+    case AtomicType::kUuid:
+      // New rows are referred to by their client-chosen UUID, never by
+      // "named-uuid": a named-uuid used before the insert that names it
+      // would be given another UUID by Open vSwitch's server.
+      out += "[\"uuid\",\"";
+      AppendUuid(out, a.uuid());
+      out += "\"]";
+      return;
   }
-  return j;
+}
+
+// Datum::ToJson(type), as text.
+void AppendDatum(std::string& out, const Datum& d, const Type& type) {
+  if (!type.IsMap() && d.size() == 1) return AppendAtom(out, d.keys()[0]);
+  out += type.IsMap() ? "[\"map\",[" : "[\"set\",[";
+  for (size_t i = 0; i < d.size(); ++i) {
+    if (i > 0) out += ',';
+    if (type.IsMap()) out += '[';
+    AppendAtom(out, d.keys()[i]);
+    if (type.IsMap()) {
+      out += ',';
+      AppendAtom(out, d.values()[i]);
+      out += ']';
+    }
+  }
+  out += "]]";
+}
+
+// ,"where":[["_uuid","==",["uuid","U"]]]
+void AppendWhere(std::string& out, const Uuid& row) {
+  out += ",\"where\":[[\"_uuid\",\"==\",[\"uuid\",\"";
+  AppendUuid(out, row);
+  out += "\"]]]";
+}
+
+// {"col":value,...} for the (column, value) pairs of `columns`.
+void AppendRow(std::string& out, const std::vector<std::pair<int, Datum>>& columns,
+               const TableSchema& ts) {
+  out += '{';
+  for (size_t i = 0; i < columns.size(); ++i) {
+    const ColumnSchema& c = ts.columns[columns[i].first];
+    if (i > 0) out += ',';
+    AppendJsonString(out, c.name);
+    out += ':';
+    AppendDatum(out, columns[i].second, c.type);
+  }
+  out += '}';
+}
+
+// {"op":"wait",...}: the rows of `columns` still hold these values.
+void AppendWait(std::string& out, const std::string& table, const Uuid& row,
+                const std::vector<std::pair<int, Datum>>& columns, const TableSchema& ts) {
+  out += "{\"op\":\"wait\",\"table\":";
+  AppendJsonString(out, table);
+  out += ",\"timeout\":0,\"until\":\"==\"";
+  AppendWhere(out, row);
+  out += ",\"columns\":[";
+  for (size_t i = 0; i < columns.size(); ++i) {
+    if (i > 0) out += ',';
+    AppendJsonString(out, ts.columns[columns[i].first].name);
+  }
+  out += "],\"rows\":[";
+  AppendRow(out, columns, ts);
+  out += "]}";
+}
+
+void AppendOp(std::string& out, const Txn::Op& op, const TableSchema& ts) {
+  if (op.kind == kWait) return AppendWait(out, op.table, op.row, op.columns, ts);
+  static constexpr const char* kNames[] = {"wait", "insert", "update", "mutate", "delete"};
+  out += "{\"op\":\"";
+  out += kNames[op.kind];
+  out += "\",\"table\":";
+  AppendJsonString(out, op.table);
+  if (op.kind == kInsert) {
+    // The client chooses the UUID (Open vSwitch's "uuid" member), so an
+    // insert can be recognised, and never repeated, after a lost reply.
+    out += ",\"uuid\":\"";
+    AppendUuid(out, op.row);
+    out += "\",\"uuid-name\":\"row" + std::to_string(op.insert_n) + '"';
+  } else {
+    AppendWhere(out, op.row);
+  }
+  if (op.kind == kInsert || op.kind == kUpdate) {
+    out += ",\"row\":";
+    AppendRow(out, op.columns, ts);
+  } else if (op.kind == kMutate) {
+    out += ",\"mutations\":[";
+    for (size_t i = 0; i < op.mutations.size(); ++i) {
+      const Mutation& m = op.mutations[i];
+      out += i > 0 ? ",[" : "[";
+      AppendJsonString(out, ts.columns[m.column].name);
+      out += ',';
+      AppendJsonString(out, m.mutator);
+      out += ',';
+      AppendDatum(out, m.value, m.type);
+      out += ']';
+    }
+    out += ']';
+  }
+  out += '}';
 }
 
 // Fills `result` from the transact reply; `ops` are the operations sent,
 // in order, as (kind, placeholder row).
-void ParseReply(const Json& reply, const std::vector<std::pair<OpKind, Uuid>>& ops,
-                TxnResult* result) {
-  result->reply = reply;
+void ReadReply(const Json& reply, const std::vector<std::pair<OpKind, Uuid>>& ops,
+               TxnResult* result) {
   if (!reply.is_array()) {
     result->error = Error("syntax error", "transact reply is not an array");
     return;
@@ -316,6 +467,12 @@ void ParseReply(const Json& reply, const std::vector<std::pair<OpKind, Uuid>>& o
   result->status = TxnStatus::kSuccess;
 }
 
+// ReadReply(), keeping the reply in `result` (moved, not copied).
+void ParseReply(Json reply, const std::vector<std::pair<OpKind, Uuid>>& ops, TxnResult* result) {
+  ReadReply(reply, ops, result);
+  result->reply = std::move(reply);
+}
+
 }  // namespace
 
 std::string_view TxnStatusName(TxnStatus status) {
@@ -336,16 +493,20 @@ Txn::Txn(Idl& idl) : idl_(idl), state_(std::make_unique<State>()) {}
 Txn::~Txn() = default;
 
 Txn::Op& Txn::OpFor(int kind, std::string_view table, const Uuid& row) {
-  // Columns written on a row inserted here go into its insert.
-  if (kind == kUpdate && state_->names.count(row)) kind = kInsert;
-  auto key = std::make_tuple(kind, std::string(table), row);
-  auto it = state_->op_index.find(key);
-  if (it != state_->op_index.end()) return state_->ops[it->second];
-  state_->op_index.emplace(key, state_->ops.size());
+  OpKey key{row, kInsert, std::string(table)};
+  if (kind == kUpdate) {
+    // Columns written on a row inserted here go into its insert.
+    auto insert = state_->op_index.find(key);
+    if (insert != state_->op_index.end()) return state_->ops[insert->second];
+  }
+  key.kind = kind;
+  auto [it, fresh] = state_->op_index.try_emplace(std::move(key), state_->ops.size());
+  if (!fresh) return state_->ops[it->second];
   Op& op = state_->ops.emplace_back();
   op.kind = static_cast<OpKind>(kind);
   op.table = std::string(table);
   op.row = row;
+  if (kind == kInsert) op.insert_n = ++state_->n_inserts;
   return op;
 }
 
@@ -373,7 +534,6 @@ Status Txn::Record(std::string_view table, const Uuid& row, std::string_view col
 Uuid Txn::Insert(std::string_view table) {
   Uuid row = Uuid::Random();
   if (!Record(table, row, "", nullptr).ok()) return row;
-  state_->names.emplace(row, "row" + std::to_string(state_->names.size() + 1));
   OpFor(kInsert, table, row);
   return row;
 }
@@ -422,7 +582,7 @@ Status Txn::Delete(std::string_view table, const Uuid& row) {
 Status Txn::Verify(std::string_view table, const Uuid& row, std::string_view column) {
   const ColumnSchema* c = nullptr;
   Status s = Record(table, row, column, &c);
-  if (!s.ok() || state_->names.count(row)) return s;  // New rows need no check.
+  if (!s.ok() || Inserts(*state_, table, row)) return s;  // New rows need no check.
   const ReplicaTable* t = idl_.table(table);
   const IdlRow* r = t ? t->Find(row) : nullptr;
   bool replicated = t && std::binary_search(t->columns().begin(), t->columns().end(), c->index);
@@ -525,35 +685,30 @@ void AddGuards(Idl& idl, const Txn::Op& op, std::vector<Guard>* guards) {
   }
 }
 
-// The "wait" that holds only while `g`'s column still has its old value.
-Json GuardJson(const Guard& g, const TableSchema& ts) {
-  const ColumnSchema& c = ts.columns[g.column];
-  return {{"op", "wait"}, {"table", g.table}, {"timeout", 0}, {"until", "=="},
-          {"where", UuidWhere(g.row)}, {"columns", Json::array({c.name})},
-          {"rows", Json::array({{{c.name, g.before.ToJson(c.type)}}})}};
-}
-
-// The same transaction again, behind its guards: used when the connection
-// dropped before the reply (see Resolve()).
-Json ResendRequest(const Txn::State& st, const DatabaseSchema& schema,
-                   std::vector<std::pair<OpKind, Uuid>>* sent) {
-  Json params = Json::array({st.request[0]});
+// The same transaction again, behind its guards (each a "wait" that holds
+// only while its column still has its old value): used when the
+// connection dropped before the reply (see Resolve()).
+std::string ResendRequest(const Txn::State& st, const DatabaseSchema& schema,
+                          std::vector<std::pair<OpKind, Uuid>>* sent) {
+  std::string params(st.request, 0, st.ops_begin);
   for (const Guard& g : st.guards) {
-    params.push_back(GuardJson(g, *schema.FindTable(g.table)));
+    params += ',';
+    AppendWait(params, g.table, g.row, {{g.column, g.before}}, *schema.FindTable(g.table));
     sent->emplace_back(kWait, g.row);
   }
-  for (size_t i = 1; i < st.request.size(); ++i) params.push_back(st.request[i]);
+  params.append(st.request, st.ops_begin);
   sent->insert(sent->end(), st.sent.begin(), st.sent.end());
   return params;
 }
 
 using Done = std::function<void(TxnResult)>;
 
-// Reports `result` once the replica shows the transaction's effects.
-void FinishWhenSeen(Idl* idl, std::shared_ptr<Txn::State> st, Done done, TxnResult result) {
-  st->replied = result;
-  idl->AddChangeWaiter([idl, st, done, result]() mutable {
-    if (!idl->synced() || !Seen(*idl, *st, result.inserted, false)) return false;
+// Reports the result kept in st->replied once the replica shows the
+// transaction's effects.
+void FinishWhenSeen(Idl* idl, std::shared_ptr<Txn::State> st, Done done) {
+  idl->AddChangeWaiter([idl, st, done]() {
+    if (!idl->synced() || !Seen(*idl, *st, st->replied->inserted, false)) return false;
+    TxnResult result = std::move(*st->replied);
     result.replica_seen = true;
     st->done = true;
     done(std::move(result));
@@ -571,7 +726,7 @@ void OnReply(Idl* idl, std::shared_ptr<Txn::State> st, Done done,
   if (!r.ok()) {
     result.error = r.error();
   } else {
-    ParseReply(*r, sent, &result);
+    ParseReply(std::move(r).value(), sent, &result);
   }
   if (st->resends > 0) result.recovery = TxnRecovery::kResent;
   if (!result.ok() && st->resends > 0) {
@@ -582,15 +737,22 @@ void OnReply(Idl* idl, std::shared_ptr<Txn::State> st, Done done,
       result = TxnResult();
       result.status = TxnStatus::kSuccess;
       result.recovery = TxnRecovery::kFoundCommitted;
-      for (const auto& [placeholder, name] : st->names) result.inserted[placeholder] = placeholder;
+      for (const Txn::Op& op : st->ops) {
+        if (op.kind == kInsert) result.inserted[op.row] = op.row;
+      }
     }
   }
+  result.sent_at = st->sent_at;
+  result.replied_at = std::chrono::steady_clock::now();
+  // Answered: nothing will be resent, so the request text can go.
+  std::string().swap(st->request);
   if (!result.ok()) {
     st->replied = result;
     st->done = true;
     return done(std::move(result));
   }
-  FinishWhenSeen(idl, st, std::move(done), std::move(result));
+  st->replied = std::move(result);
+  FinishWhenSeen(idl, st, std::move(done));
 }
 
 // The connection dropped after the transaction was handed to it: whether
@@ -604,13 +766,50 @@ void Resolve(Idl* idl, std::shared_ptr<Txn::State> st, Done done) {
     if (!idl->synced() || idl->replica() == nullptr) return false;
     ++st->resends;
     auto sent = std::make_shared<std::vector<std::pair<OpKind, Uuid>>>();
-    Json params = ResendRequest(*st, idl->replica()->schema(), sent.get());
-    bool ok = idl->Request("transact", std::move(params), [idl, st, done, sent](Result<Json> r) {
+    std::string params = ResendRequest(*st, idl->replica()->schema(), sent.get());
+    st->sent_at = std::chrono::steady_clock::now();
+    bool ok = idl->RequestText("transact", params, [idl, st, done, sent](Result<Json> r) {
       OnReply(idl, st, done, *sent, std::move(r));
     });
     if (!ok) Resolve(idl, st, done);
     return true;
   });
+}
+
+// Writes st.request (the transact params, as JSON text), st.sent and
+// st.guards from st.ops.
+void WriteRequest(Idl& idl, Txn::State& st) {
+  const DatabaseSchema& schema = idl.replica()->schema();
+  std::string& out = st.request;
+  out.reserve(256 + st.ops.size() * 200);
+  out += '[';
+  AppendJsonString(out, schema.name);
+  st.ops_begin = out.size();
+  st.sent.reserve(st.ops.size());
+  // Waits first: they must see the old values.  Then inserts, so that an
+  // update, mutate or delete of a new row finds it whatever order the
+  // caller built the transaction in.
+  for (OpKind pass : {kWait, kInsert, kUpdate}) {
+    for (const Txn::Op& op : st.ops) {
+      OpKind group = op.kind == kWait || op.kind == kInsert ? op.kind : kUpdate;
+      if (group != pass) continue;
+      out += ',';
+      AppendOp(out, op, *schema.FindTable(op.table));
+      st.sent.emplace_back(op.kind, op.row);
+      if (op.kind == kMutate && !Inserts(st, op.table, op.row)) AddGuards(idl, op, &st.guards);
+    }
+  }
+  for (const std::string& c : st.comments) {
+    out += ",{\"op\":\"comment\",\"comment\":";
+    AppendJsonString(out, c);
+    out += '}';
+  }
+  if (!idl.lock_name().empty()) {
+    out += ",{\"op\":\"assert\",\"lock\":";
+    AppendJsonString(out, idl.lock_name());
+    out += '}';
+  }
+  out += ']';
 }
 
 }  // namespace
@@ -637,28 +836,13 @@ std::shared_ptr<Txn::State> Txn::Send(std::function<void(TxnResult)> done) {
     finish_later(TxnStatus::kTryAgain, Error("not connected"));
     return st;
   }
-  const DatabaseSchema& schema = idl_.replica()->schema();
-  st->request = Json::array({schema.name});
-  // Waits first: they must see the old values.  Then inserts, so that an
-  // update, mutate or delete of a new row finds it whatever order the
-  // caller built the transaction in.
-  for (OpKind pass : {kWait, kInsert, kUpdate}) {
-    for (const Op& op : st->ops) {
-      OpKind group = op.kind == kWait || op.kind == kInsert ? op.kind : kUpdate;
-      if (group != pass) continue;
-      st->request.push_back(OpJson(op, *schema.FindTable(op.table), st->names));
-      st->sent.emplace_back(op.kind, op.row);
-      if (op.kind == kMutate && !st->names.count(op.row)) AddGuards(idl_, op, &st->guards);
-    }
-  }
-  for (const std::string& c : st->comments) {
-    st->request.push_back({{"op", "comment"}, {"comment", c}});
-  }
-  if (!idl_.lock_name().empty()) {
-    st->request.push_back({{"op", "assert"}, {"lock", idl_.lock_name()}});
-  }
+  WriteRequest(idl_, *st);
+  st->collected = Collected(idl_, *st);
+  st->last = LastWriters(*st);
+  decltype(st->op_index)().swap(st->op_index);  // Building is over.
   Idl* idl = &idl_;
-  bool sent_ok = idl_.Request("transact", st->request, [idl, st, done](Result<Json> r) {
+  st->sent_at = std::chrono::steady_clock::now();
+  bool sent_ok = idl_.RequestText("transact", st->request, [idl, st, done](Result<Json> r) {
     OnReply(idl, st, done, st->sent, std::move(r));
   });
   if (!sent_ok) finish_later(TxnStatus::kTryAgain, Error("not connected"));

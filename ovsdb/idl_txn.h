@@ -44,7 +44,13 @@
 //   loop until then.
 //
 // Design
-//   Building only records operations; all JSON is produced at Commit().
+//   Building only records operations (indexed by row, kind and table, so
+//   repeated Set()s of one row go into one operation); at Commit() the
+//   request is written as JSON text straight into one string (no Json
+//   tree: a full ovn-nbd build is 40k operations), handed to
+//   Idl::RequestText, and dropped once the reply arrives.  What the "seen"
+//   check needs besides the operations (rows the server garbage-collects,
+//   which operation writes a column last) is worked out once, at Commit().
 //   Values are checked against the column types as they are added (a bad
 //   value makes Commit() fail with that error, nothing is sent).  The
 //   "seen" check skips tables replicated with a condition (the row may be
@@ -95,6 +101,9 @@ struct TxnResult {
   bool replica_seen = false;             // Success and replica caught up.
   Json reply;                            // The raw transact result.
   TxnRecovery recovery = TxnRecovery::kNone;  // After a lost reply.
+  std::chrono::steady_clock::time_point sent_at;     // Request handed to the
+                                                     // connection (last attempt).
+  std::chrono::steady_clock::time_point replied_at;  // Its reply parsed.
 
   // The real UUID for a placeholder from Insert() (or `uuid` itself).
   Uuid Real(const Uuid& uuid) const;

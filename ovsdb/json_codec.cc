@@ -31,6 +31,31 @@ bool TooDeep(std::string_view text) {
   return false;
 }
 
+// The escape sequence for an ASCII byte that JSON strings may not hold
+// as is, or nullptr.
+const char* Escape(unsigned char c, char (&buf)[7]) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  switch (c) {
+    case '"': return "\\\"";
+    case '\\': return "\\\\";
+    case '\b': return "\\b";
+    case '\f': return "\\f";
+    case '\n': return "\\n";
+    case '\r': return "\\r";
+    case '\t': return "\\t";
+    default: break;
+  }
+  if (c >= 0x20) return nullptr;
+  buf[0] = '\\';
+  buf[1] = 'u';
+  buf[2] = '0';
+  buf[3] = '0';
+  buf[4] = kHex[c >> 4];
+  buf[5] = kHex[c & 0xf];
+  buf[6] = '\0';
+  return buf;
+}
+
 }  // namespace
 
 Result<Json> ParseJson(std::string_view text) {
@@ -44,6 +69,28 @@ Result<Json> ParseJson(std::string_view text) {
 
 std::string DumpJson(const Json& json) {
   return json.dump(-1, ' ', false, Json::error_handler_t::replace);
+}
+
+void AppendJsonString(std::string& out, std::string_view s) {
+  size_t start = out.size();
+  out += '"';
+  size_t run = 0;  // First byte not yet copied.
+  char buf[7];
+  for (size_t i = 0; i < s.size(); ++i) {
+    auto c = static_cast<unsigned char>(s[i]);
+    if (c >= 0x80) {
+      // Non-ASCII: nlohmann's writer validates (and repairs) the UTF-8.
+      out.resize(start);
+      out += DumpJson(Json(std::string(s)));
+      return;
+    }
+    if (c >= 0x20 && c != '"' && c != '\\') continue;
+    out.append(s.data() + run, i - run);
+    out += Escape(c, buf);
+    run = i + 1;
+  }
+  out.append(s.data() + run, s.size() - run);
+  out += '"';
 }
 
 Json ErrorObject(const Error& error) {

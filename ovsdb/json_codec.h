@@ -3,7 +3,8 @@
 // What: parsing of JSON text into nlohmann::json with a clear error instead
 // of an exception, compact serialisation in the form Open vSwitch writes
 // (no spaces, members in sorted order because nlohmann::json keeps objects
-// sorted), and small helpers for the RFC 7047 error objects.
+// sorted), a string-literal writer for code that emits JSON text directly
+// (AppendJsonString), and small helpers for the RFC 7047 error objects.
 //
 // Design: every other OVSDB layer takes and returns nlohmann::json values
 // but never parses text or catches nlohmann exceptions itself; the few
@@ -32,6 +33,12 @@ Result<Json> ParseJson(std::string_view text);
 // Serialises compactly ("a":1,"b":[1,2]) with non-ASCII kept as UTF-8.
 // Never throws: invalid UTF-8 inside strings is replaced by U+FFFD.
 std::string DumpJson(const Json& json);
+
+// Appends `s` as a JSON string literal (quoted, escaped) to `out`, byte for
+// byte what DumpJson(Json(s)) writes: \" \\ \b \f \n \r \t, other control
+// characters as \u00xx, UTF-8 kept, invalid UTF-8 replaced by U+FFFD.
+// For writers that produce JSON text without building a Json tree.
+void AppendJsonString(std::string& out, std::string_view s);
 
 // Builds the RFC 7047 error object {"error": tag, "details": details}; an
 // empty details string is omitted.

@@ -18,9 +18,12 @@ Standard library only (Debian's /usr/bin/python3). Speaks raw JSON-RPC
   report FILE   medians over the tagged lines in FILE and the ratio table.
 
 Times run from sending the NB transaction until the SB shows its effect, so
-they include the NB commit. Daemon CPU is the first field of
-/proc/PID/schedstat (nanoseconds on CPU), read before sending and after the
-daemon has gone idle again.
+they include the NB commit. Both daemons then write Logical_Port /
+Logical_Switch_Port `up` (false) for every new port; the full build's daemon
+CPU and RSS are read once every port has it (and the daemon is idle), so
+that they include that follow-up transaction. Daemon CPU is the first field
+of /proc/PID/schedstat (nanoseconds on CPU), read before sending and after
+the daemon has gone idle again.
 """
 
 import json
@@ -129,22 +132,31 @@ class Rpc:
 
 
 class Counter:
-    """Row counts per table, from "update" notifications of one monitor."""
+    """Row counts per table, from "update" notifications of one monitor;
+    the last value seen of each (table, column), and how many rows of each
+    table have a non-empty "up"."""
 
     def __init__(self):
         self.rows = {}
         self.values = {}
+        self.up = {}
 
     def apply(self, updates):
         for table, rows in updates.items():
             t = self.rows.setdefault(table, set())
+            up = self.up.setdefault(table, set())
             for uuid, change in rows.items():
                 if change.get("new") is None:
                     t.discard(uuid)
+                    up.discard(uuid)
                 else:
                     t.add(uuid)
                     for k, v in change["new"].items():
                         self.values[(table, k)] = v
+                    if change["new"].get("up", ["set", []]) != ["set", []]:
+                        up.add(uuid)
+                    elif "up" in change["new"]:
+                        up.discard(uuid)
 
     def notify(self, msg):
         if msg.get("method") == "update":
@@ -152,6 +164,9 @@ class Counter:
 
     def count(self, table):
         return len(self.rows.get(table, ()))
+
+    def count_up(self, table):
+        return len(self.up.get(table, ()))
 
 
 def mac(s, p):
@@ -205,6 +220,7 @@ class System:
         self.nb_vals = Counter()
         self.nb = Rpc(nb_sock, self.nb_vals.notify)
         self.sb = Rpc(sb_sock, self.sb_rows.notify)
+        self.port_table = "Logical_Port" if kind == "spate" else "Logical_Switch_Port"
         if kind == "spate":
             r = self.sb.call("monitor", ["OVN", "sb", {"Bindings": {"columns": ["logical_port"]},
                                                        "Pipeline": {"columns": ["table_id"]}}])
@@ -235,12 +251,30 @@ class System:
                                                             "columns": ["_uuid"]}])
         return rows[0]["rows"][0]["_uuid"][1]
 
+    def settle(self, n_ports, since):
+        """Waits until every port's `up` is written (the daemon's follow-up
+        northbound transaction); returns seconds since `since`.  Monitors
+        `up` only meanwhile, so that later measurements do not pay for it."""
+        r = self.nb.call("monitor", ["OVN_Northbound", "up",
+                                     {self.port_table: {"columns": ["up"]}}])
+        self.nb_vals.apply(r)
+        deadline = now() + TIMEOUT
+        while self.nb_vals.count_up(self.port_table) < n_ports:
+            if now() > deadline:
+                raise RuntimeError("only %d of %d ports got `up`"
+                                   % (self.nb_vals.count_up(self.port_table), n_ports))
+            self.nb.pump(0.005)
+            self.sb.pump(0.0005)
+        settled = now() - since
+        self.nb.call("monitor_cancel", ["up"])
+        return settled
+
     def change(self, ops, n_ports, n_flows):
         """Sends `ops`; returns (commit seconds, reflected seconds)."""
         target = None
         if self.kind == "ovn":
             target = self.nb_vals.values.get(("NB_Global", "nb_cfg"), 0) + 1
-        t0 = now()
+        t0 = self.t0 = now()
         self.nb.call("transact", ops)
         t1 = now()
         deadline = t0 + TIMEOUT
@@ -269,9 +303,11 @@ def run(kind, nb_sock, sb_sock, pid, switches, ports, adds):
     c0 = idle_cpu_ns(pid)
     commit, total = sysm.change(build(switches, ports, 0), switches * ports,
                                 switches * per_switch)
+    settled = sysm.settle(switches * ports, sysm.t0)
     c1 = idle_cpu_ns(pid)
     emit(kind, "full build: NB commit", commit * 1e3, "ms")
     emit(kind, "full build: NB commit -> SB", total * 1e3, "ms")
+    emit(kind, "full build: NB commit -> all up set", settled * 1e3, "ms")
     emit(kind, "full build: daemon CPU", (c1 - c0) / 1e6, "ms")
     emit(kind, "daemon RSS after full build", rss_kb(pid) / 1024, "MB")
     emit(kind, "SB port rows", sysm.ports(), "rows")
