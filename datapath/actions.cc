@@ -7,7 +7,7 @@ namespace {
 
 bool IsConsumer(DpActionType t) {
   return t == DpActionType::kOutput || t == DpActionType::kTunnelPush ||
-         t == DpActionType::kTunnelPop;
+         t == DpActionType::kTunnelPop || t == DpActionType::kTunnelControl;
 }
 
 FrameView ViewOf(Packet* pkt) {
@@ -55,25 +55,39 @@ void Consume(const DpActions& acts, const DpAction& a, Packet* pkt, ExecSink* si
     return;
   }
   if (a.type == DpActionType::kTunnelPush) {
-    uint32_t out = 0;
-    DropReason r = hook->Push(acts.tunnels[a.aux], pkt, &out);
-    if (r != DropReason::kNone) {
-      sink->Drop(pkt, r);
-    } else {
-      sink->Output(out, pkt);
-    }
-    return;
-  }
-  cls::FlowKey md{};
-  DropReason r = hook->Pop(a.port, pkt, &md);
-  if (r != DropReason::kNone) {
-    sink->Drop(pkt, r);
+    hook->PushTo(acts.tunnels[a.aux], pkt, sink);
+  } else if (a.type == DpActionType::kTunnelPop) {
+    hook->PopTo(a.port, pkt, sink);
   } else {
-    sink->Recirculate(pkt, a.port, md);
+    hook->Control(a.port, pkt, sink);
   }
 }
 
 }  // namespace
+
+void TunnelHook::PushTo(const TunnelPushParams& params, Packet* pkt, ExecSink* sink) {
+  uint32_t out = 0;
+  DropReason r = Push(params, pkt, &out);
+  if (r != DropReason::kNone) {
+    sink->Drop(pkt, r);
+  } else {
+    sink->Output(out, pkt);
+  }
+}
+
+void TunnelHook::PopTo(uint32_t tunnel_port, Packet* pkt, ExecSink* sink) {
+  cls::FlowKey md{};
+  DropReason r = Pop(tunnel_port, pkt, &md);
+  if (r != DropReason::kNone) {
+    sink->Drop(pkt, r);
+  } else {
+    sink->Recirculate(pkt, tunnel_port, md);
+  }
+}
+
+void TunnelHook::Control(uint32_t /*in_port*/, Packet* pkt, ExecSink* sink) {
+  sink->Drop(pkt, DropReason::kTunnelPopFailed);
+}
 
 void DpActions::Finalize() {
   last_consumer = -1;
@@ -156,6 +170,9 @@ std::string FormatDpActions(const DpActions& actions) {
       }
       case DpActionType::kTunnelPop:
         out += "tnl_pop(" + std::to_string(a.port) + ")";
+        break;
+      case DpActionType::kTunnelControl:
+        out += "tnl_neigh(in_port=" + std::to_string(a.port) + ")";
         break;
     }
   }

@@ -84,6 +84,7 @@ enum class DpActionType : uint8_t {
   kPopVlan,     // Remove the outer tag.
   kTunnelPush,  // Encapsulate with tunnels[aux], send on the hook's port.
   kTunnelPop,   // Decapsulate for tunnel port `port`, process again.
+  kTunnelControl,  // ARP/ND for a local tunnel endpoint, received on `port`.
 };
 
 // Parameters of an encapsulation, taken from the translated flow.
@@ -125,6 +126,12 @@ struct DpActions {
   }
 };
 
+class ExecSink;
+
+// MatchUnderlay's answer for ARP/ND traffic that the tunnel implementation
+// answers or learns itself (a kTunnelControl action).
+inline constexpr uint32_t kUnderlayControl = 0xfffffffeu;
+
 // The seam for the tunnels component (see the header comment).
 class TunnelHook {
  public:
@@ -145,6 +152,20 @@ class TunnelHook {
   // `tunnel_port`) in place and writes the tunnel fields (tun_id, tun_src,
   // tun_dst, tun_ipv6_*, geneve_*) into *md; returns kNone or the reason.
   virtual DropReason Pop(uint32_t tunnel_port, Packet* pkt, cls::FlowKey* md) = 0;
+  // Fast path: encapsulates `pkt` and hands every resulting packet to
+  // `sink` (Output, or Drop with a reason).  An implementation may emit
+  // several packets (STT segments) or extra ones (ARP requests).  The
+  // default wraps Push.
+  virtual void PushTo(const TunnelPushParams& params, Packet* pkt, ExecSink* sink);
+  // Fast path: decapsulates `pkt` and hands it to sink->Recirculate (with
+  // the tunnel port it was received on, which may differ from
+  // `tunnel_port`), sink->Drop, or keeps it (a held STT segment).  The
+  // default wraps Pop.
+  virtual void PopTo(uint32_t tunnel_port, Packet* pkt, ExecSink* sink);
+  // Fast path: ARP/ND received on underlay port `in_port` that
+  // MatchUnderlay claimed; the packet is answered (sink->Output), learned
+  // and freed, or dropped.  The default drops it (kTunnelPopFailed).
+  virtual void Control(uint32_t in_port, Packet* pkt, ExecSink* sink);
 };
 
 // Where ExecuteDpActions sends its results.

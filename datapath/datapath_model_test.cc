@@ -159,6 +159,7 @@ TEST(DatapathModel, RandomRulesAndPacketsUnderChurn) {
     o.start_threads = false;
     o.clone_pool = &TestPool();
     o.fastpath.emc_insert_inv_prob = seed % 3;  // 0 (no EMC), 1, 2.
+    o.fastpath.emc_min_subtables = 0;           // The EMC even with one subtable.
     auto dp = Datapath::Create(o).value();
     std::vector<SinkPort*> sinks;
     for (int i = 1; i <= kPorts; ++i) {
@@ -214,6 +215,7 @@ TEST(DatapathModel, PmdThreadWithConcurrentNoiseAndChurn) {
   o.eal = &TestEal();
   o.clone_pool = &TestPool();
   o.fastpath.emc_insert_inv_prob = 1;
+  o.fastpath.emc_min_subtables = 0;
   auto dp = Datapath::Create(o).value();
   std::vector<DummyPort*> ports;
   for (int i = 1; i <= kPorts; ++i) {

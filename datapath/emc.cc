@@ -42,13 +42,38 @@ uint32_t HashFlowKey(const cls::FlowKey& key) {
   return r == 0 ? 1 : r;
 }
 
+bool IsPlainKey(const cls::FlowKey& key) {
+  uint64_t meta = 0;
+  for (int i = 1; i < Emc::kPacketWord; ++i) meta |= key.w[i];
+  return meta == 0;
+}
+
+// HashFlowKey with the zero words 1..13 left out: word 0 goes to `a` and
+// word i to `a` or `b` by its parity, exactly as there.
+uint32_t HashPlainKey(const cls::FlowKey& key) {
+  uint64_t a = key.w[0] * kMultipliers[0], b = 0;
+  for (int i = Emc::kPacketWord; i + 1 < cls::kFlowWords; i += 2) {
+    b += key.w[i + 1] * kMultipliers[static_cast<size_t>(i + 1)];
+    a += key.w[i] * kMultipliers[static_cast<size_t>(i)];
+  }
+  static_assert(cls::kFlowWords % 2 == 1 && Emc::kPacketWord % 2 == 0);
+  a += key.w[cls::kFlowWords - 1] * kMultipliers[cls::kFlowWords - 1];
+  uint64_t h = a ^ (b >> 7) ^ (b << 57);
+  h ^= h >> 29;
+  h *= 0xbf58476d1ce4e5b9ULL;
+  h ^= h >> 32;
+  uint32_t r = static_cast<uint32_t>(h);
+  return r == 0 ? 1 : r;
+}
+
 Emc::Emc() : entries_(new Entry[kEntries]) {}
 
 void Emc::Insert(const cls::FlowKey& key, uint32_t hash, Megaflow* flow) {
+  if (!IsPlainKey(key)) return;
   Entry* cand[2] = {&entries_[hash & kMask], &entries_[(hash >> 13) & kMask]};
   Entry* victim = nullptr;
   for (Entry* e : cand) {
-    if (e->hash == hash && e->key == key) {
+    if (e->hash == hash && e->Same(key)) {
       e->flow = flow;
       return;
     }
@@ -62,7 +87,8 @@ void Emc::Insert(const cls::FlowKey& key, uint32_t hash, Megaflow* flow) {
   if (victim == nullptr) victim = cand[(hash >> 26) & 1];
   victim->hash = hash;
   victim->flow = flow;
-  victim->key = key;
+  victim->w[0] = key.w[0];
+  for (int i = 1; i < kSlotWords; ++i) victim->w[i] = key.w[kPacketWord - 1 + i];
 }
 
 size_t Emc::Sweep() {

@@ -10,6 +10,23 @@
 //   TxBurst per port.  Decapsulated packets (tunnel pop) come round once
 //   more as a new batch.
 //
+// Speed (perf/datapath-bench.sh measures it against Open vSwitch)
+//   * Simple match: while the megaflow cache holds one mask, in_port alone,
+//     and the input port's megaflow is one output, the batch is sent on
+//     without extracting any key (Open vSwitch's "simple match").
+//   * Two passes over the batch: extract all keys, hashing each plain key
+//     and prefetching its EMC slots; then look them all up.
+//   * EMC policy: skipped while the megaflow cache has fewer than
+//     emc_min_subtables subtables (one megaflow probe is cheaper than the
+//     EMC's hash and compare), and bypassed while it thrashes (hit rate
+//     under 25 % over a window; one batch in 8 still probes and inserts,
+//     and a hit rate of 50 % ends the bypass).
+//   * Execute: a megaflow whose actions are one output skips the action
+//     interpreter; a run of packets of one megaflow updates its counters
+//     once; counters are updated per batch, not per packet.
+//   * The batch time (megaflow last use) is read from the clock only when
+//     the TSC has moved ~50 us.
+//
 // Consistency with rule commits (the contract DatapathControl relies on)
 //   DatapathShared::generation is bumped by every commit that changes
 //   rules or ports, after the new classifier version and port snapshot are
@@ -26,7 +43,8 @@
 //   forward with a stale cached flow.
 //
 // Counters (FastPathStats), per PMD, single writer: packets, bytes, cycles
-//   in the handler, EMC hits, megaflow hits, upcalls (slow-path
+//   in the handler, EMC hits, megaflow hits (of which simple matches),
+//   packets that bypassed a thrashing EMC, upcalls (slow-path
 //   translations), lost (upcalls whose megaflow could not be installed
 //   because the cache was full; the packet is still forwarded), drops by
 //   reason, revalidations and evictions.
@@ -81,6 +99,10 @@ struct PmdSync {
 // Tunables of one FastPath.
 struct FastPathConfig {
   uint32_t emc_insert_inv_prob = 100;  // 1/N insertion; 0 disables the EMC.
+  bool emc_auto_bypass = true;         // Skip EMC lookups while it thrashes.
+  size_t emc_min_subtables = 2;        // Skip the EMC while the megaflow
+                                       // cache has fewer subtables (one
+                                       // megaflow probe is cheaper).
   size_t max_megaflows = 65536;        // Megaflow cache capacity.
   int txq = 0;                         // Transmit queue this PMD uses.
   Mempool* clone_pool = nullptr;       // Buffers for multi-output copies.
@@ -93,7 +115,12 @@ struct FastPathStats {
   uint64_t n_cycles = 0;           // TSC cycles spent in HandleBatch.
   uint64_t n_batches = 0;          // Batches handled.
   uint64_t n_emc_hits = 0;         // Found in the EMC.
-  uint64_t n_megaflow_hits = 0;    // Found in the megaflow cache.
+  uint64_t n_megaflow_hits = 0;    // Found in the megaflow cache (incl.
+                                   // simple matches).
+  uint64_t n_simple_hits = 0;      // Megaflow hits by in_port alone, with
+                                   // no key extracted (simple match).
+  uint64_t n_emc_bypassed = 0;     // Packets not looked up in the EMC
+                                   // because it was thrashing.
   uint64_t n_upcalls = 0;          // Translated by the slow path.
   uint64_t n_lost = 0;             // Upcalls not installed (cache full).
   uint64_t n_revalidations = 0;    // Generation changes handled.
@@ -146,15 +173,27 @@ class FastPath : public PacketHandler, private ExecSink {
   struct Counters;
   struct Outputs;
   struct Work;
+  // A megaflow that any packet of one input port hits (simple match).
+  struct SimpleFlow {
+    uint32_t in_port = 0;        // The input port.
+    Megaflow* flow = nullptr;    // Its megaflow (in_port_only, one output).
+  };
+  static constexpr size_t kMaxSimpleFlows = 8;  // Ports in simple mode.
 
   void Run(const Port* device, uint32_t in_port, PacketBatch* batch);
-  void BeginBatch();
+  void BeginBatch(uint64_t tsc);
   void EndBatch();
   void Revalidate();
   bool KeepOnRevalidate(Megaflow* f, const XlateEnv& env);
   void Classify(Work* w);
+  void ExtractAll(Work* w, bool use_emc, uint32_t* hashes);
+  bool UseEmc();
+  void AccountEmc(uint32_t lookups, uint32_t hits);
   void Upcall(Work* w, int i);
   void Execute(Work* w);
+  bool TrySimple(uint32_t in_port, PacketBatch* batch);
+  void RefreshSimple();
+  void SendTo(uint32_t port, Packet* pkt);
   void RunBatch(uint32_t in_port, PacketBatch* batch);
   void Flush();
   void FlushBucket(int b);
@@ -174,8 +213,15 @@ class FastPath : public PacketHandler, private ExecSink {
   uint64_t seen_gen_ = 0;             // Generation the caches reflect.
   cls::Version version_ = 0;          // Version for this batch.
   const PortMap* ports_ = nullptr;    // Snapshot for this batch.
-  int64_t now_ns_ = 0;                // Batch time.
+  int64_t now_ns_ = 0;                // Batch time (steady clock).
+  uint64_t clock_tsc_ = 0;            // TSC when now_ns_ was read.
   uint64_t rng_ = 0x2545f4914f6cdd1dULL;  // EMC insertion coin.
+  bool emc_bypass_ = false;           // EMC thrashing: probe batches only.
+  uint32_t emc_batches_ = 0;          // Batches seen while bypassing.
+  uint32_t emc_win_lookups_ = 0;      // EMC lookups in this window.
+  uint32_t emc_win_hits_ = 0;         // EMC hits in this window.
+  size_t n_simple_ = 0;               // Entries of simple_ (0: mode off).
+  SimpleFlow simple_[kMaxSimpleFlows];  // Simple-match megaflows by port.
   MegaflowCache megaflows_;           // Level 2.
   Emc emc_;                           // Level 1.
   std::unique_ptr<Counters> counters_;  // Live counters.

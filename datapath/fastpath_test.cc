@@ -58,6 +58,7 @@ class ThreadlessTest : public ::testing::Test {
     o.start_threads = false;
     o.clone_pool = &TestPool();
     o.fastpath.emc_insert_inv_prob = 1;
+    o.fastpath.emc_min_subtables = 0;  // The EMC even with one subtable.
     o.tunnels = tunnels_;
     dp_ = Datapath::Create(o).value();
     for (int i = 1; i <= 3; ++i) {
@@ -324,6 +325,127 @@ TEST(FastPathThreads, NetRingThroughAPmdThread) {
     return s.n_packets == 3 && sink_ptr->n_tx() == 2;
   }));
   EXPECT_EQ(dp->GetPmdInfo()[0].fastpath.drops[static_cast<int>(DropReason::kExplicitDrop)], 1u);
+}
+
+// Cache policies with the default configuration (or `config`): simple
+// match, the EMC skipped with one megaflow subtable, the thrash bypass.
+class CachePolicyTest : public ::testing::Test {
+ protected:
+  void Start(FastPathConfig config) {
+    TestEal();
+    DatapathOptions o;
+    o.start_threads = false;
+    o.clone_pool = &TestPool();
+    o.fastpath = config;
+    dp_ = Datapath::Create(o).value();
+    for (int i = 1; i <= 3; ++i) {
+      auto s = std::make_unique<SinkPort>("p" + std::to_string(i));
+      s->keep = true;
+      sinks_.push_back(s.get());
+      PortSpec spec;
+      spec.name = s->name();
+      spec.port = std::move(s);
+      ASSERT_TRUE(dp_->AddPort(std::move(spec)).ok());
+    }
+  }
+  void TearDown() override {
+    for (SinkPort* s : sinks_) Take(s);
+    dp_.reset();
+  }
+  void Send(uint32_t in_port, const std::vector<Frame>& frames) {
+    PacketBatch b = MakeBatch(frames);
+    dp_->fastpath(0)->Process(in_port, &b);
+  }
+  FastPathStats Stats() { return dp_->fastpath(0)->GetStats(); }
+
+  std::unique_ptr<Datapath> dp_;
+  std::vector<SinkPort*> sinks_;
+};
+
+TEST_F(CachePolicyTest, SimpleMatchForwardsWithoutAKeyAndFollowsCommits) {
+  Start({});
+  ASSERT_EQ(AddFlows(dp_.get(), {"priority=10,in_port=1,actions=output:2"}), "");
+  Send(1, std::vector<Frame>(32, TcpTo(kMacDst)));
+  EXPECT_EQ(Stats().n_upcalls, 1u);
+  EXPECT_EQ(Stats().n_simple_hits, 0u);
+  Send(1, std::vector<Frame>(32, TcpTo(kMacDst, 443)));
+  FastPathStats s = Stats();
+  EXPECT_EQ(s.n_simple_hits, 32u);
+  EXPECT_EQ(s.n_megaflow_hits, 31u + 32u);
+  std::vector<Frame> out = Take(sinks_[1]);
+  ASSERT_EQ(out.size(), 64u);
+  EXPECT_EQ(out[63], TcpTo(kMacDst, 443));
+  EXPECT_EQ(dp_->DumpRules()[0].n_packets, 64u);
+  // A rule on dl_dst: the megaflow mask widens, simple match must stop.
+  ASSERT_EQ(AddFlows(dp_.get(), {"priority=20,in_port=1,dl_dst=02:00:00:00:00:bb,actions=output:3"}),
+            "");
+  Send(1, std::vector<Frame>(32, TcpTo(kMacDst)));
+  Send(1, {TcpTo(0x020000000001)});
+  EXPECT_EQ(Take(sinks_[2]).size(), 32u);
+  EXPECT_EQ(Take(sinks_[1]).size(), 1u);
+  EXPECT_EQ(Stats().n_simple_hits, 32u);
+  // Actions other than one output (an edit) never take the simple path.
+  ASSERT_EQ(AddFlows(dp_.get(), {"priority=5,in_port=2,actions=mod_dl_src:02:00:00:00:00:99,output:1"}),
+            "");
+  Send(2, std::vector<Frame>(32, TcpTo(kMacDst)));
+  Send(2, std::vector<Frame>(32, TcpTo(kMacDst)));
+  out = Take(sinks_[0]);
+  ASSERT_EQ(out.size(), 64u);
+  EXPECT_EQ(out[40][11], 0x99);
+  EXPECT_EQ(Stats().n_simple_hits, 32u);
+}
+
+TEST_F(CachePolicyTest, EmcIsSkippedWithOneSubtableAndUsedWithMore) {
+  FastPathConfig c;
+  c.emc_insert_inv_prob = 1;
+  Start(c);
+  ASSERT_EQ(AddFlows(dp_.get(), {"priority=10,in_port=1,dl_dst=02:00:00:00:00:bb,actions=output:2"}),
+            "");
+  for (int i = 0; i < 3; ++i) Send(1, std::vector<Frame>(32, TcpTo(kMacDst)));
+  EXPECT_EQ(Stats().n_emc_hits, 0u);
+  EXPECT_EQ(Stats().n_megaflow_hits, 95u);
+  // A second mask (nw_proto) makes two subtables: the EMC pays again.
+  ASSERT_EQ(AddFlows(dp_.get(), {"priority=5,in_port=1,tcp,actions=output:3"}), "");
+  Send(1, {TcpTo(0x020000000001)});
+  ASSERT_EQ(Stats().n_subtables, 2u);
+  Send(1, std::vector<Frame>(32, TcpTo(kMacDst)));
+  Send(1, std::vector<Frame>(32, TcpTo(kMacDst)));
+  EXPECT_GE(Stats().n_emc_hits, 32u);
+  EXPECT_EQ(Take(sinks_[1]).size(), 96u + 64u);
+  EXPECT_EQ(Take(sinks_[2]).size(), 1u);
+}
+
+TEST_F(CachePolicyTest, ThrashingEmcIsBypassedAndResumesWhenTrafficNarrows) {
+  FastPathConfig c;
+  c.emc_insert_inv_prob = 1;
+  c.emc_min_subtables = 0;
+  Start(c);
+  ASSERT_EQ(AddFlows(dp_.get(), {"priority=10,in_port=1,dl_type=0x0800,actions=output:2"}), "");
+  // 20 000 distinct keys in a cycle through 8192 EMC slots: nothing hits.
+  uint64_t next = 0;
+  for (int b = 0; b < 2000; ++b) {
+    std::vector<Frame> frames;
+    for (int i = 0; i < 32; ++i) frames.push_back(TcpTo(0x020000100000 + next++ % 20000));
+    Send(1, frames);
+    Take(sinks_[1]);
+  }
+  FastPathStats s = Stats();
+  EXPECT_GT(s.n_emc_bypassed, 32u * 1000);
+  EXPECT_EQ(s.n_packets, 64000u);
+  EXPECT_EQ(s.n_tx_packets, 64000u);
+  // One flow: the probe batches hit, the bypass ends, the EMC serves.
+  size_t delivered = 0;
+  for (int b = 0; b < 2000; ++b) {
+    Send(1, std::vector<Frame>(32, TcpTo(kMacDst)));
+    delivered += Take(sinks_[1]).size();
+  }
+  FastPathStats t = Stats();
+  uint64_t bypassed = t.n_emc_bypassed;
+  uint64_t hits = t.n_emc_hits;
+  for (int b = 0; b < 10; ++b) Send(1, std::vector<Frame>(32, TcpTo(kMacDst)));
+  EXPECT_EQ(Stats().n_emc_bypassed, bypassed);
+  EXPECT_EQ(Stats().n_emc_hits, hits + 320);
+  EXPECT_EQ(delivered + Take(sinks_[1]).size(), 2010u * 32);
 }
 
 }  // namespace

@@ -1,6 +1,8 @@
 // Ports on kernel interfaces: AF_XDP (type "afxdp": DPDK's net_af_xdp on
 // libxdp/libbpf) and net_af_packet, on the two ends of a veth pair in a
-// network namespace that the test creates and deletes.
+// network namespace that the test creates and deletes; and AF_XDP ports
+// forwarding through the Datapath's fast path (PMD thread) between two
+// veth pairs.
 #include <fcntl.h>
 #include <sched.h>
 #include <unistd.h>
@@ -13,19 +15,26 @@
 #include <thread>
 
 #include "datapath/port_factory.h"
+#include "datapath/real_port_test_util.h"
 #include "datapath/test_eal.h"
 
 namespace spate::datapath {
 namespace {
 
-// A network namespace holding a veth pair va <-> vb, both up.
+// A network namespace holding veth pairs va <-> vb (and vc <-> vd when
+// `two_pairs`), all up.
 class VethNamespace {
  public:
-  VethNamespace() : name_("spate_dp_" + std::to_string(getpid())) {
+  explicit VethNamespace(bool two_pairs = false)
+      : name_("spate_dp_" + std::to_string(getpid())) {
     std::string ns = " -n " + name_ + " ";
     ok_ = Run("ip netns add " + name_) &&
           Run("ip" + ns + "link add va type veth peer name vb") &&
           Run("ip" + ns + "link set va up") && Run("ip" + ns + "link set vb up");
+    if (ok_ && two_pairs) {
+      ok_ = Run("ip" + ns + "link add vc type veth peer name vd") &&
+            Run("ip" + ns + "link set vc up") && Run("ip" + ns + "link set vd up");
+    }
   }
   ~VethNamespace() { Run("ip netns del " + name_); }
   bool ok() const { return ok_; }
@@ -118,6 +127,56 @@ TEST(AfPacketTest, VethEndsExchangePackets) {
   });
   ASSERT_TRUE(va && vb);
   ExchangeBothWays(va.get(), vb.get());
+}
+
+// va -> [vb: AF_XDP, port 1] -> fast path -> [vc: AF_XDP, port 2] -> vd
+// and back; the test drives va and vd with net_af_packet ports.
+TEST(AfXdpTest, ForwardsThroughTheDatapathFastPath) {
+  VethNamespace ns(true);
+  ASSERT_TRUE(ns.ok()) << "cannot create the namespace and veth pairs";
+  // net_af_xdp remembers the umem of each pool it has seen (and never
+  // frees it, see test_eal.cc), so these ports get pools of their own.
+  std::unique_ptr<Mempool> pools[2];
+  for (int i = 0; i < 2; i++) {
+    MempoolConfig pc;
+    pc.name = "xdp_fwd_" + std::to_string(i);
+    pc.n_packets = 4096;
+    auto pool = Mempool::Create(TestEal(), pc);
+    ASSERT_TRUE(pool.ok()) << pool.error().ToString();
+    pools[i] = std::move(*pool);
+  }
+  PortContext ctx{&TestEal(), &TestPool(), 1};
+  PortContext ctx_b{&TestEal(), pools[0].get(), 1};
+  PortContext ctx_c{&TestEal(), pools[1].get(), 1};
+  std::unique_ptr<Port> va, vb, vc, vd;
+  ns.RunInside([&] {
+    auto b = CreatePort({"vb", "afxdp", {}}, ctx_b);
+    ASSERT_TRUE(b.ok()) << b.error().ToString();
+    auto c = CreatePort({"vc", "afxdp", {}}, ctx_c);
+    ASSERT_TRUE(c.ok()) << c.error().ToString();
+    auto a = CreatePort({"pa", "dpdk", {{"dpdk-devargs", "net_af_packet_fa,iface=va"}}}, ctx);
+    ASSERT_TRUE(a.ok()) << a.error().ToString();
+    auto d = CreatePort({"pd", "dpdk", {{"dpdk-devargs", "net_af_packet_fd,iface=vd"}}}, ctx);
+    ASSERT_TRUE(d.ok()) << d.error().ToString();
+    va = std::move(*a);
+    vb = std::move(*b);
+    vc = std::move(*c);
+    vd = std::move(*d);
+  });
+  ASSERT_TRUE(va && vb && vc && vd);
+  std::unique_ptr<Datapath> dp = testutil::StartForwarder(std::move(vb), std::move(vc));
+  ASSERT_NE(dp, nullptr);
+  auto there = testutil::SendAndCollect(va.get(), vd.get(), 300, 16);
+  ASSERT_EQ(there.size(), 16u);
+  for (uint32_t i = 0; i < 16; i++) EXPECT_EQ(there[i], testutil::Rewritten(300 + i));
+  auto back = testutil::SendAndCollect(vd.get(), va.get(), 400, 16);
+  ASSERT_EQ(back.size(), 16u);
+  for (uint32_t i = 0; i < 16; i++) EXPECT_EQ(back[i], TestFrame(400 + i));
+  FastPathStats s = dp->GetPmdInfo().at(0).fastpath;
+  EXPECT_GE(s.n_packets, 32u);
+  EXPECT_GE(s.n_tx_packets, 32u);
+  for (const PortInfo& p : dp->ListPorts()) EXPECT_GE(p.stats.rx_packets, 16u) << p.name;
+  dp.reset();  // The PMD stops and the AF_XDP ports go before the namespace.
 }
 
 TEST(AfXdpTest, MissingInterfaceIsAClearError) {

@@ -9,6 +9,26 @@ std::vector<std::shared_ptr<FlowRule>> ShareRules(const std::vector<FlowRule*>& 
   return out;
 }
 
+namespace {
+
+// Megaflow::single_output for `a`.
+uint32_t SingleOutput(const DpActions& a) {
+  if (a.acts.size() != 1 || a.last_consumer != 0) return kNoSingleOutput;
+  const DpAction& only = a.acts[0];
+  return only.type == DpActionType::kOutput ? only.port : kNoSingleOutput;
+}
+
+// Megaflow::in_port_only for `m`.
+bool InPortOnly(const cls::Match& m) {
+  if ((m.mask.w[0] >> 32) != 0) return false;
+  for (int i = 1; i < cls::kFlowWords; ++i) {
+    if (m.mask.w[i] != 0) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
 MegaflowCache::MegaflowCache(size_t max_flows) : max_flows_(max_flows) {}
 
 MegaflowCache::~MegaflowCache() {
@@ -34,6 +54,8 @@ Megaflow* MegaflowCache::Install(const cls::FlowKey& key, XlateResult&& xlate) {
   f->actions = std::move(xlate.actions);
   f->rules = ShareRules(xlate.rules);
   f->tables = xlate.tables;
+  f->single_output = SingleOutput(f->actions);
+  f->in_port_only = InPortOnly(f->match);
   std::lock_guard<std::mutex> lock(mutex_);
   f->cls_rule = cls_.Insert(f->match, 0, reinterpret_cast<uint64_t>(f));
   f->slot = flows_.size();

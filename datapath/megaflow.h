@@ -39,23 +39,37 @@
 
 namespace spate::datapath {
 
+inline constexpr uint32_t kNoSingleOutput = UINT32_MAX;  // Megaflow::single_output.
+
 // One cached translation.
-struct Megaflow {
+// The fields a hit touches come first, in one cache line.
+struct alignas(64) Megaflow {
+  std::atomic<uint64_t> n_packets{0};            // Packets (single writer).
+  std::atomic<uint64_t> n_bytes{0};              // Bytes (single writer).
+  std::atomic<int64_t> used_ns{0};               // Last hit, steady clock.
+  uint32_t single_output = kNoSingleOutput;      // The port, when the actions
+                                                 // are one output and nothing
+                                                 // else (no edits, no copies).
+  bool dead = false;                             // Evicted (PMD only).
+  bool in_port_only = false;                     // The mask has in_port bits
+                                                 // only (a "simple match").
+  DpActions actions;                             // What to do.
   cls::Match match;                              // (key & wc, wc).
   cls::FlowKey key{};                            // The key translated.
-  DpActions actions;                             // What to do.
   std::vector<std::shared_ptr<FlowRule>> rules;  // Rules it went through.
   TableSet tables;                               // Tables looked up.
   const cls::Rule* cls_rule = nullptr;           // Its classifier entry.
   size_t slot = 0;                               // Index in the flow list.
-  bool dead = false;                             // Evicted (PMD only).
-  std::atomic<uint64_t> n_packets{0};            // Packets (single writer).
-  std::atomic<uint64_t> n_bytes{0};              // Bytes (single writer).
-  std::atomic<int64_t> used_ns{0};               // Last hit, steady clock.
 
   // Counts one packet of `bytes` at `now_ns` (owning PMD only).
   void Hit(uint32_t bytes, int64_t now_ns) {
     n_packets.store(n_packets.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+    n_bytes.store(n_bytes.load(std::memory_order_relaxed) + bytes, std::memory_order_relaxed);
+    used_ns.store(now_ns, std::memory_order_relaxed);
+  }
+  // Counts `n` packets of `bytes` in total at `now_ns` (owning PMD only).
+  void HitN(uint64_t n, uint64_t bytes, int64_t now_ns) {
+    n_packets.store(n_packets.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
     n_bytes.store(n_bytes.load(std::memory_order_relaxed) + bytes, std::memory_order_relaxed);
     used_ns.store(now_ns, std::memory_order_relaxed);
   }

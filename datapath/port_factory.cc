@@ -159,6 +159,10 @@ Result<std::unique_ptr<Port>> CreateAfXdp(const InterfaceConfig& iface,
 
 }  // namespace
 
+bool IsTunnelType(std::string_view type) {
+  return type == "geneve" || type == "vxlan" || type == "stt";
+}
+
 Result<std::unique_ptr<Port>> CreatePort(const InterfaceConfig& iface,
                                          const PortContext& ctx) {
   if (iface.name.empty()) return Error("port", "interface without a name");
@@ -168,6 +172,11 @@ Result<std::unique_ptr<Port>> CreatePort(const InterfaceConfig& iface,
   if (iface.type == "dpdk") return CreateDpdk(iface, ctx);
   if (iface.type == "dummy") return CreateDummy(iface, ctx);
   if (iface.type == "afxdp") return CreateAfXdp(iface, ctx);
+  if (IsTunnelType(iface.type)) {
+    return Error("port", What(iface) + ": type " + iface.type +
+                             " is a tunnel, which has no device: add it with "
+                             "TunnelManager::AddTunnelPort");
+  }
   return Error("port", What(iface) + ": unsupported type \"" + iface.type +
                            "\" (supported: dpdk, dummy, afxdp)");
 }

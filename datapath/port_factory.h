@@ -14,6 +14,10 @@
 //                   interface must exist in the caller's network namespace.
 //     type "dummy": options:n_rxq, options:pcap / rxq_pcap / tx_pcap
 //                   (captures), options:rx_pcap (frames to receive).
+//     types "geneve", "vxlan", "stt": tunnel ports have no device; they
+//                   are added with TunnelManager::AddTunnelPort
+//                   (tunnel_manager.h).  IsTunnelType() tells them apart
+//                   and CreatePort refuses them with that advice.
 //   `mtu_request` is the Interface column of that name (0: leave it).
 //   Unknown types and options are errors that list what is supported, so a
 //   typo never silently configures something else.
@@ -25,6 +29,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <string_view>
 
 #include "common/result.h"
 #include "datapath/eal.h"
@@ -47,6 +52,9 @@ struct PortContext {
   Mempool* pool = nullptr;   // Receive buffers (required).
   int n_txq = 1;             // Transmit queues per port.
 };
+
+// True for the Interface types that are tunnels (geneve, vxlan, stt).
+bool IsTunnelType(std::string_view type);
 
 // Builds the Port that `iface` describes.  Errors name the interface and
 // the offending option, and list the supported types or options.

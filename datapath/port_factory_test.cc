@@ -39,7 +39,8 @@ TEST(PortFactoryTest, ErrorsNameTheProblem) {
             "not an integer"},
            {{"x", "dpdk", {{"dpdk-devargs", "net_bogus0"}}}, "cannot attach"},
            {{"x", "dummy", {{"colour", "red"}}}, "unknown option \"colour\""},
-           {{"x", "geneve", {}}, "unsupported type \"geneve\""},
+           {{"x", "geneve", {}}, "is a tunnel"},
+           {{"x", "gre", {}}, "unsupported type \"gre\""},
            {{"x", "", {}}, "supported: dpdk, dummy, afxdp"},
            {{"", "dummy", {}}, "without a name"}}) {
     auto port = CreatePort(c.iface, Ctx());

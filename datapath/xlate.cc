@@ -97,7 +97,13 @@ void Translator::Note(const std::string& text) {
 void Translator::Run() {
   Consult(Field::kInPort);
   uint32_t tport = env_.tunnels != nullptr ? env_.tunnels->MatchUnderlay(key_, &out_->wc) : 0;
-  if (tport != 0) {
+  if (tport == kUnderlayControl) {
+    Note("ARP/ND for a local tunnel endpoint: answered by the datapath");
+    DpAction a;
+    a.type = DpActionType::kTunnelControl;
+    a.port = key_.in_port();
+    Emit(a);
+  } else if (tport != 0) {
     Note("tunnel traffic for port " + std::to_string(tport) + ": tnl_pop");
     DpAction a;
     a.type = DpActionType::kTunnelPop;

@@ -15,7 +15,7 @@ build_pkgs=(
   libgtest-dev libgmock-dev libbenchmark-dev
 )
 peer_pkgs=(
-  openvswitch-switch openvswitch-common openvswitch-switch-dpdk
+  openvswitch-switch openvswitch-common openvswitch-switch-dpdk dpdk-dev
   ovn-central ovn-host python3-openvswitch
   tshark iproute2 iputils-ping procps
 )

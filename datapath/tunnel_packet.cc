@@ -1,0 +1,638 @@
+// TunnelManager's packet path: the TunnelHook methods, run by PMD threads
+// (see tunnel_manager.h for the design).
+#include <algorithm>
+#include <cstring>
+#include <mutex>
+#include <set>
+
+#include "datapath/tunnel_internal.h"
+#include "tunnels/geneve.h"
+#include "tunnels/mtu.h"
+#include "tunnels/neighbor.h"
+
+namespace spate::datapath {
+namespace {
+
+constexpr uint16_t kEthArp = 0x0806;
+constexpr uint16_t kEthIpv4 = 0x0800;
+constexpr uint16_t kEthIpv6 = 0x86dd;
+constexpr uint8_t kIcmpv6 = 58;
+constexpr uint8_t kNdNs = 135;
+constexpr uint8_t kNdNa = 136;
+constexpr uint32_t kReassembledHeadroom = 128;  // Left before a rebuilt STT frame.
+constexpr uint32_t kMaxSttSegments = 64;        // Per frame sent.
+
+// Critical Geneve options this datapath parses.
+constexpr tunnels::GeneveOptionId kUnderstood[] = {tunnels::kOvnPortsOption};
+
+std::mutex g_alive_mutex;
+std::set<uint64_t>& AliveManagers() {
+  static std::set<uint64_t> alive;
+  return alive;
+}
+std::atomic<uint32_t> g_next_thread_index{0};
+
+void Consult(cls::FlowKey* wc, cls::Field f) { wc->Set128(f, cls::U128{~0ULL, ~0ULL}); }
+
+// Address equality in two word compares (the defaulted operator calls
+// memcmp; this runs per decapsulated packet and tunnel port).
+bool SameIp(const tunnels::IpAddr& a, const tunnels::IpAddr& b) {
+  uint64_t x[2], y[2];
+  std::memcpy(x, a.bytes.data(), 16);
+  std::memcpy(y, b.bytes.data(), 16);
+  return ((x[0] ^ y[0]) | (x[1] ^ y[1])) == 0;
+}
+
+uint16_t Be16(const uint8_t* p) { return static_cast<uint16_t>(p[0] << 8 | p[1]); }
+
+tunnels::MacAddr EthSource(const Packet* pkt) {
+  tunnels::MacAddr m;
+  std::memcpy(m.bytes.data(), pkt->data() + 6, 6);
+  return m;
+}
+
+tunnels::PacketView ViewOf(Packet* pkt) {
+  return tunnels::PacketView(pkt->buffer(), pkt->buffer_bytes(), pkt->headroom(), pkt->length());
+}
+
+// An empty view at `pkt`'s headroom (for frames built from scratch).
+tunnels::PacketView EmptyViewOf(Packet* pkt) {
+  return tunnels::PacketView(pkt->buffer(), pkt->buffer_bytes(), pkt->headroom(), 0);
+}
+
+// The 8-byte Geneve option TLV for the flow's geneve_* fields.
+uint32_t GeneveOption(const TunnelPushParams& p, uint8_t* out) {
+  if (p.geneve_class == 0 && p.geneve_type == 0 && p.geneve_value == 0) return 0;
+  out[0] = static_cast<uint8_t>(p.geneve_class >> 8);
+  out[1] = static_cast<uint8_t>(p.geneve_class);
+  out[2] = p.geneve_type;
+  out[3] = 1;  // One 4-byte word of data.
+  for (int i = 0; i < 4; ++i) out[4 + i] = static_cast<uint8_t>(p.geneve_value >> (24 - 8 * i));
+  return 8;
+}
+
+// Where the fields FillKey writes live in the key, looked up once
+// (FlowKey::Set is an out-of-line call that looks the layout up each time,
+// and this runs for every decapsulated packet).
+struct KeyLayout {
+  static constexpr cls::Field kFields[] = {
+      cls::Field::kInPort,     cls::Field::kTunId,      cls::Field::kTunSrc,
+      cls::Field::kTunDst,     cls::Field::kTunIpv6Src, cls::Field::kTunIpv6Dst,
+      cls::Field::kGeneveClass, cls::Field::kGeneveType, cls::Field::kGeneveValue};
+  static constexpr int kNumFields = sizeof kFields / sizeof kFields[0];
+  uint8_t word[kNumFields];       // Word of each field (high word if 128-bit).
+  uint8_t shift[kNumFields];      // Bit offset.
+  uint64_t mask[kNumFields];      // Mask within the word (0 for 128-bit).
+  int n_words = 0;                // Distinct words the fields use.
+  uint8_t words[2 * kNumFields];  // Those words.
+
+  KeyLayout() {
+    for (int i = 0; i < kNumFields; ++i) {
+      const cls::FieldInfo& fi = cls::GetFieldInfo(kFields[i]);
+      word[i] = fi.word;
+      shift[i] = fi.shift;
+      mask[i] = fi.bits > 64 ? 0 : cls::FieldWordMask(kFields[i]);
+      AddWord(fi.word);
+      if (fi.bits > 64) AddWord(static_cast<uint8_t>(fi.word + 1));
+    }
+  }
+  void AddWord(uint8_t w) {
+    for (int i = 0; i < n_words; ++i) {
+      if (words[i] == w) return;
+    }
+    words[n_words++] = w;
+  }
+  static const KeyLayout& Get() {
+    static const KeyLayout layout;
+    return layout;
+  }
+};
+
+enum : int { kFInPort, kFTunId, kFTunSrc, kFTunDst, kFTunIpv6Src, kFTunIpv6Dst, kFGeneveClass,
+             kFGeneveType, kFGeneveValue };
+
+inline void Put(const KeyLayout& l, int f, cls::FlowKey* key, uint64_t v) {
+  uint64_t& w = key->w[l.word[f]];
+  w = (w & ~l.mask[f]) | ((v << l.shift[f]) & l.mask[f]);
+}
+
+inline void Put128(const KeyLayout& l, int f, cls::FlowKey* key, cls::U128 v) {
+  key->w[l.word[f]] = v.hi;
+  key->w[l.word[f] + 1] = v.lo;
+}
+
+// The tunnel fields and in_port of the flow key from decapsulation
+// metadata.  Only the words holding those fields are written (zeroing the
+// whole 216-byte key was a third of this function's time): the datapath
+// takes nothing else from it.
+void FillKey(const tunnels::TunnelMetadata& m, uint32_t port, cls::FlowKey* key) {
+  const KeyLayout& l = KeyLayout::Get();
+  for (int i = 0; i < l.n_words; ++i) key->w[l.words[i]] = 0;
+  Put(l, kFInPort, key, port);
+  Put(l, kFTunId, key, m.tun_id);
+  if (m.src.IsV4()) {
+    Put(l, kFTunSrc, key, V4FromIp(m.src));
+    Put(l, kFTunDst, key, V4FromIp(m.dst));
+  } else {
+    Put128(l, kFTunIpv6Src, key, U128FromIp(m.src));
+    Put128(l, kFTunIpv6Dst, key, U128FromIp(m.dst));
+  }
+  std::span<const uint8_t> opts = m.geneve_options();
+  if (opts.size() >= 8 && (opts[3] & 0x1f) == 1) {
+    Put(l, kFGeneveClass, key, Be16(opts.data()));
+    Put(l, kFGeneveType, key, opts[2]);
+    Put(l, kFGeneveValue, key,
+        static_cast<uint32_t>(opts[4]) << 24 | static_cast<uint32_t>(opts[5]) << 16 |
+            static_cast<uint32_t>(opts[6]) << 8 | opts[7]);
+  }
+}
+
+}  // namespace
+
+void RegisterTunnelManagerId(uint64_t id, bool alive) {
+  std::lock_guard<std::mutex> lock(g_alive_mutex);
+  if (alive) {
+    AliveManagers().insert(id);
+  } else {
+    AliveManagers().erase(id);
+  }
+}
+
+// ---- Per-thread state ----
+
+TunnelManager::ThreadState& TunnelManager::State() const {
+  struct Slot {
+    uint64_t owner;                       // Manager id.
+    std::unique_ptr<ThreadState> state;   // Its state on this thread.
+  };
+  static thread_local std::vector<Slot> slots;
+  static thread_local uint64_t last_owner = 0;
+  static thread_local ThreadState* last = nullptr;
+  if (last_owner != id_) {
+    last = nullptr;
+    for (Slot& s : slots) {
+      if (s.owner == id_) last = s.state.get();
+    }
+    if (last == nullptr) {
+      {
+        std::lock_guard<std::mutex> lock(g_alive_mutex);
+        std::erase_if(slots, [](const Slot& s) { return AliveManagers().count(s.owner) == 0; });
+      }
+      auto st = std::make_unique<ThreadState>();
+      st->owner = id_;
+      st->thread_index = g_next_thread_index.fetch_add(1) & 0xff;
+      last = st.get();
+      slots.push_back({id_, std::move(st)});
+    }
+    last_owner = id_;
+  }
+  Sync(*last);
+  return *last;
+}
+
+void TunnelManager::Sync(ThreadState& ts) const {
+  if (config_version_.load(std::memory_order_acquire) != ts.config.version) {
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      ts.config = *config_;
+    }
+    ts.port_index.clear();
+    if (!ts.config.ports.empty() && ts.config.ports.back().number < 65536) {
+      ts.port_index.assign(ts.config.ports.back().number + 1, -1);
+      for (size_t i = 0; i < ts.config.ports.size(); ++i) {
+        ts.port_index[ts.config.ports[i].number] = static_cast<int32_t>(i);
+      }
+    }
+    if (ts.config.has_stt && !ts.stt) {
+      ts.stt = std::make_unique<tunnels::SttReassembler>(options_.stt);
+    }
+    ts.underlay_version = 0;  // Templates may name removed ports.
+  }
+  uint64_t uv = underlay_version_.load(std::memory_order_acquire);
+  if (uv != ts.underlay_version) {
+    ts.templates.clear();
+    ts.last = nullptr;
+    ts.underlay_version = uv;
+  }
+}
+
+// ---- Slow path ----
+
+bool TunnelManager::IsTunnelPort(uint32_t port) const {
+  return State().config.FindPort(port) != nullptr;
+}
+
+uint32_t TunnelManager::MatchUnderlay(const cls::FlowKey& key, cls::FlowKey* wc) const {
+  Consult(wc, cls::Field::kInPort);
+  const Config& c = State().config;
+  const UnderlayInfo* u = c.FindUnderlay(key.in_port());
+  if (u == nullptr) return 0;
+  Consult(wc, cls::Field::kDlType);
+  tunnels::IpAddr dst;
+  if (key.dl_type() == kEthArp) {
+    Consult(wc, cls::Field::kNwDst);
+    return Config::IsAddressOf(*u, IpFromV4(key.nw_dst())) ? kUnderlayControl : 0;
+  }
+  if (key.dl_type() == kEthIpv4) {
+    Consult(wc, cls::Field::kNwDst);
+    dst = IpFromV4(key.nw_dst());
+  } else if (key.dl_type() == kEthIpv6) {
+    Consult(wc, cls::Field::kNwProto);
+    if (key.nw_proto() == kIcmpv6) {
+      Consult(wc, cls::Field::kTpSrc);
+      uint64_t type = key.Get(cls::Field::kTpSrc);
+      if (type == kNdNs) {
+        Consult(wc, cls::Field::kNdTarget);
+        return Config::IsAddressOf(*u, IpFromU128(key.Get128(cls::Field::kNdTarget)))
+                   ? kUnderlayControl : 0;
+      }
+      if (type == kNdNa) {
+        Consult(wc, cls::Field::kIpv6Dst);
+        return Config::IsAddressOf(*u, IpFromU128(key.ipv6_dst())) ? kUnderlayControl : 0;
+      }
+      return 0;
+    }
+    Consult(wc, cls::Field::kIpv6Dst);
+    dst = IpFromU128(key.ipv6_dst());
+  } else {
+    return 0;
+  }
+  if (!c.IsEndpointIp(dst)) return 0;
+  Consult(wc, cls::Field::kNwProto);
+  Consult(wc, cls::Field::kTpDst);
+  uint8_t proto = key.nw_proto();
+  for (const tunnels::LocalEndpoint& e : c.endpoints) {
+    bool tcp = e.type == tunnels::TunnelType::kStt;
+    if (e.ip == dst && e.dst_port == key.Get(cls::Field::kTpDst) && proto == (tcp ? 6 : 17)) {
+      return e.port_id;
+    }
+  }
+  return 0;
+}
+
+// ---- Encapsulation ----
+
+DropReason TunnelManager::Push(const TunnelPushParams& params, Packet* pkt, uint32_t* out_port) {
+  return EncapOne(params, pkt, nullptr, out_port) ? DropReason::kNone
+                                                  : DropReason::kTunnelPushFailed;
+}
+
+void TunnelManager::PushTo(const TunnelPushParams& params, Packet* pkt, ExecSink* sink) {
+  uint32_t out = 0;
+  if (EncapOne(params, pkt, sink, &out)) {
+    if (out != 0) sink->Output(out, pkt);
+  } else {
+    sink->Drop(pkt, DropReason::kTunnelPushFailed);
+  }
+}
+
+// Encapsulates `pkt`.  True with *out_port set: send it there; true with
+// *out_port 0: the packet was consumed (segments sent); false: drop it
+// (the reason is counted).
+bool TunnelManager::EncapOne(const TunnelPushParams& params, Packet* pkt, ExecSink* sink,
+                             uint32_t* out_port) {
+  ThreadState& ts = State();
+  if (!pkt->is_contiguous()) {
+    Count(TunnelError::kNonContiguous);
+    return false;
+  }
+  uint32_t n = params.tunnel_port;
+  const PortRec* port = n < ts.port_index.size() && ts.port_index[n] >= 0
+                            ? &ts.config.ports[static_cast<size_t>(ts.port_index[n])]
+                            : ts.config.FindPort(n);
+  if (port == nullptr) {
+    Count(TunnelError::kNotTunnelPort);
+    return false;
+  }
+  tunnels::IpAddr remote = port->config.remote_ip;
+  if (port->config.remote_ip_flow) {
+    if (params.tun_dst != 0) {
+      remote = IpFromV4(params.tun_dst);
+    } else if (!(params.tun_ipv6_dst == cls::U128{})) {
+      remote = IpFromU128(params.tun_ipv6_dst);
+    } else {
+      Count(TunnelError::kNoRemote);
+      return false;
+    }
+  }
+  TunnelError why = TunnelError::kCount;
+  const Template* t = FindTemplate(ts, *port, remote, sink, &why);
+  if (t == nullptr) {
+    Count(why);
+    return false;
+  }
+  uint8_t opt[8];
+  tunnels::EncapParams ep;
+  ep.flow_hash = tunnels::InnerFlowHash({pkt->data(), pkt->length()});
+  ep.tun_id = params.tun_id;
+  ep.geneve_options = {opt, GeneveOption(params, opt)};
+  if (t->tmpl.type == tunnels::TunnelType::kStt) {
+    ep.stt_frame_id = ts.thread_index << 24 | (ts.next_frame++ & 0xffffff);
+    if (sink != nullptr && tunnels::SttSegmentCount(t->tmpl, pkt->length(), t->mtu) != 1) {
+      EncapSegments(*t, ep, pkt, sink);
+      *out_port = 0;
+      return true;
+    }
+  }
+  tunnels::PacketView v = ViewOf(pkt);
+  tunnels::DropReason r = tunnels::Encap(t->tmpl, ep, v);
+  if (r == tunnels::DropReason::kNone) r = tunnels::CheckUnderlayMtu(v.length(), t->mtu);
+  if (r != tunnels::DropReason::kNone) {
+    Count(r);
+    return false;
+  }
+  pkt->SetDataWindow(v.offset(), v.length());
+  *out_port = t->out_port;
+  return true;
+}
+
+// Sends `pkt` as STT segments of at most the underlay MTU; consumes it.
+void TunnelManager::EncapSegments(const Template& t, const tunnels::EncapParams& params,
+                                  Packet* pkt, ExecSink* sink) {
+  uint32_t n = tunnels::SttSegmentCount(t.tmpl, pkt->length(), t.mtu);
+  Packet* segs[kMaxSttSegments];
+  if (n == 0 || n > kMaxSttSegments) {
+    Count(n == 0 ? tunnels::DropReason::kOuterExceedsMtu : tunnels::DropReason::kInnerTooLong);
+    sink->Drop(pkt, DropReason::kTunnelPushFailed);
+    return;
+  }
+  if (options_.pool == nullptr || !options_.pool->AllocBulk(segs, n)) {
+    Count(TunnelError::kNoBuffer);
+    sink->Drop(pkt, DropReason::kTunnelPushFailed);
+    return;
+  }
+  tunnels::PacketView views[kMaxSttSegments];
+  for (uint32_t i = 0; i < n; ++i) views[i] = EmptyViewOf(segs[i]);
+  tunnels::DropReason r = tunnels::EncapSttSegments(
+      t.tmpl, params, {pkt->data(), pkt->length()}, t.mtu, {views, n});
+  if (r != tunnels::DropReason::kNone) {
+    Count(r);
+    FreePackets(segs, n);
+    sink->Drop(pkt, DropReason::kTunnelPushFailed);
+    return;
+  }
+  for (uint32_t i = 0; i < n; ++i) {
+    segs[i]->SetDataWindow(views[i].offset(), views[i].length());
+    sink->Output(t.out_port, segs[i]);
+  }
+  FreePacket(pkt);
+}
+
+const TunnelManager::Template* TunnelManager::FindTemplate(ThreadState& ts, const PortRec& port,
+                                                           const tunnels::IpAddr& remote,
+                                                           ExecSink* sink, TunnelError* why) const {
+  TemplateKey key{port.number, remote};
+  if (ts.last != nullptr && ts.last_key == key) return ts.last;
+  auto it = ts.templates.find(key);
+  if (it == ts.templates.end()) {
+    Template t;
+    if (!BuildTemplate(ts, port, remote, &t, sink, why)) return nullptr;
+    if (ts.templates.size() >= ThreadState::kMaxTemplates) ts.templates.clear();
+    it = ts.templates.emplace(key, t).first;
+  }
+  ts.last = &it->second;
+  ts.last_key = key;
+  return ts.last;
+}
+
+bool TunnelManager::BuildTemplate(ThreadState& ts, const PortRec& port,
+                                  const tunnels::IpAddr& remote, Template* out, ExecSink* sink,
+                                  TunnelError* why) const {
+  std::optional<tunnels::Route> route = routes_.Lookup(remote);
+  if (!route) {
+    *why = TunnelError::kNoRoute;
+    return false;
+  }
+  const UnderlayInfo* u = ts.config.FindUnderlay(route->output_bridge);
+  if (u == nullptr) {
+    *why = TunnelError::kNoUnderlay;
+    return false;
+  }
+  std::optional<tunnels::IpAddr> local = port.config.local_ip;
+  if (!local && !route->src.IsUnspecified()) local = route->src;
+  for (size_t i = 0; !local && i < u->addresses.size(); ++i) {
+    if (u->addresses[i].ip.IsV4() == remote.IsV4()) local = u->addresses[i].ip;
+  }
+  if (!local || local->IsV4() != remote.IsV4()) {
+    *why = TunnelError::kNoLocalIp;
+    return false;
+  }
+  tunnels::IpAddr next_hop = route->gateway.IsUnspecified() ? remote : route->gateway;
+  std::optional<tunnels::MacAddr> mac = neighbors_.Lookup(next_hop, TunnelNowNs());
+  if (!mac) {
+    Solicit(ts, *u, *local, next_hop, sink);
+    *why = TunnelError::kNoNeighbor;
+    return false;
+  }
+  tunnels::EncapEndpoint ep;
+  ep.local_ip = *local;
+  ep.remote_ip = remote;
+  ep.src_mac = u->mac;
+  ep.dst_mac = *mac;
+  Result<tunnels::EncapTemplate> tmpl = tunnels::BuildEncapTemplate(port.config, ep);
+  if (!tmpl.ok()) {
+    *why = TunnelError::kNoLocalIp;
+    return false;
+  }
+  out->tmpl = *tmpl;
+  out->out_port = u->number;
+  out->mtu = static_cast<uint32_t>(u->mtu);
+  return true;
+}
+
+// Sends an ARP request or a neighbour solicitation for `next_hop`, at most
+// once per resolve_retry_ns per thread.
+void TunnelManager::Solicit(ThreadState& ts, const UnderlayInfo& u, const tunnels::IpAddr& src,
+                            const tunnels::IpAddr& next_hop, ExecSink* sink) const {
+  if (sink == nullptr || options_.pool == nullptr) return;
+  uint64_t now = TunnelNowNs();
+  auto it = ts.solicited.find(next_hop);
+  if (it != ts.solicited.end() && now - it->second < options_.resolve_retry_ns) return;
+  if (ts.solicited.size() >= ThreadState::kMaxSolicits) ts.solicited.clear();
+  ts.solicited[next_hop] = now;
+  Packet* p = options_.pool->Alloc();
+  if (p == nullptr) {
+    Count(TunnelError::kNoBuffer);
+    return;
+  }
+  tunnels::PacketView v = EmptyViewOf(p);
+  tunnels::DropReason r = next_hop.IsV4() ? tunnels::BuildArpRequest(u.mac, src, next_hop, v)
+                                          : tunnels::BuildNeighborSolicitation(u.mac, src, next_hop, v);
+  if (r != tunnels::DropReason::kNone) {
+    Count(r);
+    FreePacket(p);
+    return;
+  }
+  p->SetDataWindow(v.offset(), v.length());
+  sink->Output(u.number, p);
+}
+
+// ---- Decapsulation ----
+
+DropReason TunnelManager::Pop(uint32_t /*tunnel_port*/, Packet* pkt, cls::FlowKey* md) {
+  bool held = false;
+  DropReason r = DecapOne(pkt, md, &held);
+  return held ? DropReason::kTunnelPopFailed : r;
+}
+
+void TunnelManager::PopTo(uint32_t /*tunnel_port*/, Packet* pkt, ExecSink* sink) {
+  cls::FlowKey& md = State().md;  // Only its tunnel words are ever written.
+  bool held = false;
+  DropReason r = DecapOne(pkt, &md, &held);
+  if (held) {
+    FreePacket(pkt);  // Its bytes are in the reassembler.
+  } else if (r != DropReason::kNone) {
+    sink->Drop(pkt, r);
+  } else {
+    sink->Recirculate(pkt, md.in_port(), md);
+  }
+}
+
+// Decapsulates `pkt` in place; on success *md holds in_port (the tunnel
+// port) and the tunnel fields (other words of *md are left as they were).  *held: an STT segment kept for reassembly.
+DropReason TunnelManager::DecapOne(Packet* pkt, cls::FlowKey* md, bool* held) {
+  ThreadState& ts = State();
+  if (!pkt->is_contiguous()) {
+    Count(TunnelError::kNonContiguous);
+    return DropReason::kTunnelPopFailed;
+  }
+  tunnels::DecapContext ctx;
+  ctx.endpoints = ts.config.endpoints;
+  ctx.understood_options = kUnderstood;
+  ctx.stt = ts.stt.get();
+  ctx.now_ns = ts.config.has_stt ? TunnelNowNs() : 0;
+  tunnels::TunnelMetadata m;
+  tunnels::PacketView v = ViewOf(pkt);
+  tunnels::DecapResult r = tunnels::Decap(ctx, v, 0, &m);
+  for (uint32_t i = 0; i < r.n_evicted; ++i) Count(tunnels::DropReason::kSttReassemblyFull);
+  for (uint32_t i = 0; i < r.n_expired; ++i) Count(tunnels::DropReason::kSttReassemblyTimeout);
+  switch (r.status) {
+    case tunnels::DecapStatus::kNotTunnel:
+      Count(TunnelError::kNoTunnelPort);
+      return DropReason::kTunnelPopFailed;
+    case tunnels::DecapStatus::kDropped:
+      Count(r.reason);
+      return DropReason::kTunnelPopFailed;
+    case tunnels::DecapStatus::kSegmentHeld:
+      *held = true;
+      return DropReason::kNone;
+    case tunnels::DecapStatus::kDecapped:
+      break;
+  }
+  if (!r.reassembled.empty()) {
+    uint32_t len = static_cast<uint32_t>(r.reassembled.size());
+    if (len > pkt->buffer_bytes()) {
+      Count(tunnels::DropReason::kSttFrameTooLong);
+      return DropReason::kTunnelPopFailed;
+    }
+    uint32_t off = std::min(kReassembledHeadroom, pkt->buffer_bytes() - len);
+    std::memcpy(pkt->buffer() + off, r.reassembled.data(), len);
+    pkt->SetDataWindow(off, len);
+  } else {
+    pkt->SetDataWindow(v.offset(), v.length());
+  }
+  uint32_t port = SelectPort(ts.config, m);
+  if (port == 0) {
+    Count(TunnelError::kNoTunnelPort);
+    return DropReason::kTunnelPopFailed;
+  }
+  FillKey(m, port, md);
+  return DropReason::kNone;
+}
+
+// The tunnel port of a decapsulated packet, as Open vSwitch chooses it:
+// type and destination port; local_ip when set; then remote_ip equal to
+// the outer source beats remote_ip=flow, and a key equal to the VNI/context
+// beats key=flow.  0 when none matches.
+uint32_t TunnelManager::SelectPort(const Config& c, const tunnels::TunnelMetadata& m) {
+  int best = -1;
+  uint32_t port = 0;
+  for (const PortRec& p : c.ports) {
+    const tunnels::TunnelConfig& t = p.config;
+    if (t.type != m.type || t.dst_port != m.tp_dst || (t.local_ip && !SameIp(*t.local_ip, m.dst))) {
+      continue;
+    }
+    if (!t.remote_ip_flow && !SameIp(t.remote_ip, m.src)) continue;
+    if (!t.key_flow && t.key != m.tun_id) continue;
+    int score = (t.remote_ip_flow ? 0 : 2) + (t.key_flow ? 0 : 1);
+    if (score > best) {
+      best = score;
+      port = p.number;
+    }
+  }
+  return port;
+}
+
+// ---- ARP and ND ----
+
+void TunnelManager::Control(uint32_t in_port, Packet* pkt, ExecSink* sink) {
+  ThreadState& ts = State();
+  const UnderlayInfo* u = ts.config.FindUnderlay(in_port);
+  if (u == nullptr || !pkt->is_contiguous() || pkt->length() < 14) {
+    Count(u == nullptr ? TunnelError::kNoUnderlay : TunnelError::kNonContiguous);
+    sink->Drop(pkt, DropReason::kTunnelPopFailed);
+    return;
+  }
+  UnderlayInfo copy = *u;  // Learn() may re-sync this thread's config.
+  if (Be16(pkt->data() + 12) == kEthArp) {
+    HandleArp(copy, pkt, sink);
+  } else {
+    HandleNd(copy, pkt, sink);
+  }
+}
+
+void TunnelManager::HandleArp(const UnderlayInfo& u, Packet* pkt, ExecSink* sink) {
+  tunnels::ArpMessage m;
+  tunnels::DropReason r = tunnels::ParseArp(pkt->data(), pkt->length(), &m);
+  if (r != tunnels::DropReason::kNone || !Config::IsAddressOf(u, m.tpa)) {
+    Count(r != tunnels::DropReason::kNone ? r : tunnels::DropReason::kBadArp);
+    sink->Drop(pkt, DropReason::kTunnelPopFailed);
+    return;
+  }
+  if (!m.spa.IsUnspecified()) (void)Learn(m.spa, m.sha, u.name);
+  if (!m.is_request) {
+    FreePacket(pkt);  // A reply to us: learned, consumed.
+    return;
+  }
+  tunnels::PacketView v = ViewOf(pkt);
+  r = tunnels::BuildArpReply(u.mac, m.tpa, m.sha, m.spa, v);
+  if (r != tunnels::DropReason::kNone) {
+    Count(r);
+    sink->Drop(pkt, DropReason::kTunnelPopFailed);
+    return;
+  }
+  pkt->SetDataWindow(v.offset(), v.length());
+  sink->Output(u.number, pkt);
+}
+
+void TunnelManager::HandleNd(const UnderlayInfo& u, Packet* pkt, ExecSink* sink) {
+  tunnels::NdMessage m;
+  tunnels::DropReason r = tunnels::ParseNd(pkt->data(), pkt->length(), &m);
+  if (r != tunnels::DropReason::kNone) {
+    Count(r);
+    sink->Drop(pkt, DropReason::kTunnelPopFailed);
+    return;
+  }
+  tunnels::MacAddr peer = m.lladdr ? *m.lladdr : EthSource(pkt);
+  if (!m.is_solicitation) {
+    if (!m.target.IsUnspecified()) (void)Learn(m.target, peer, u.name);
+    FreePacket(pkt);  // An advertisement to us: learned, consumed.
+    return;
+  }
+  if (!Config::IsAddressOf(u, m.target) || m.src.IsUnspecified()) {
+    FreePacket(pkt);  // Not ours, or duplicate address detection.
+    return;
+  }
+  (void)Learn(m.src, peer, u.name);
+  tunnels::PacketView v = ViewOf(pkt);
+  r = tunnels::BuildNeighborAdvertisement(u.mac, m.target, peer, m.src, v);
+  if (r != tunnels::DropReason::kNone) {
+    Count(r);
+    sink->Drop(pkt, DropReason::kTunnelPopFailed);
+    return;
+  }
+  pkt->SetDataWindow(v.offset(), v.length());
+  sink->Output(u.number, pkt);
+}
+
+}  // namespace spate::datapath
