@@ -12,6 +12,7 @@
 #include "datapath/dummy_port.h"
 #include "datapath/flow_dump.h"
 #include "datapath/flow_extract.h"
+#include "datapath/tunnel_commands.h"
 
 namespace spate::controller {
 namespace {
@@ -264,10 +265,62 @@ std::string FormatSwitchShow(const Vswitch& vs) {
          "\n" + body;
 }
 
+namespace {
+
+// The bridge a tunnel command names: ovs/route/add's output device (an
+// interface or a bridge) or tnl/neigh/set's bridge; "" for the others.
+std::string NamedBridge(const Vswitch& vs, const std::string& name, const Args& args) {
+  std::string named;
+  if (name == "ovs/route/add" && args.size() >= 2) named = args[1];
+  if ((name == "tnl/neigh/set" || name == "tnl/arp/set") && !args.empty()) named = args[0];
+  if (named.empty() || vs.FindBridge(named) != nullptr) return named;
+  std::string bridge = vs.BridgeOfInterface(named);
+  return bridge.empty() ? named : bridge;
+}
+
+// Runs tunnel command `name` on the bridge it names, or on every bridge.
+Result<std::string> TunnelCommand(const Vswitch& vs, const std::string& name, const Args& args) {
+  std::string named = NamedBridge(vs, name, args);
+  std::vector<std::string> bridges = named.empty() ? vs.BridgeNames() : Args{named};
+  std::string reply;
+  for (const std::string& bridge : bridges) {
+    datapath::TunnelManager* tunnels = vs.FindTunnels(bridge);
+    if (tunnels == nullptr) return Error("appctl", "no such bridge " + bridge);
+    Result<std::string> one = datapath::RunTunnelCommand(*tunnels, name, args);
+    if (!one.ok()) return one.error();
+    reply += *one;
+  }
+  return reply;
+}
+
+void RegisterTunnels(common::UnixctlServer& server, Vswitch& vs) {
+  for (const char* name : {"ovs/route/add", "ovs/route/del", "ovs/route/lookup",
+                           "ovs/route/show", "tnl/neigh/set", "tnl/neigh/show",
+                           "tnl/neigh/flush", "tnl/arp/set", "tnl/arp/show",
+                           "tnl/arp/flush", "tnl/ports/show"}) {
+    // RunTunnelCommand checks the argument counts, with OVS's texts.
+    server.Register(name, "", 0, -1, [&vs, n = std::string(name)](const Args& a) {
+      return TunnelCommand(vs, n, a);
+    });
+  }
+  for (bool v6 : {false, true}) {
+    server.Register(v6 ? "netdev-dummy/ip6addr" : "netdev-dummy/ip4addr",
+                    v6 ? "netdev ipv6addr/mask" : "netdev ipaddr/mask", 2, 2,
+                    [&vs, v6](const Args& a) -> Result<std::string> {
+                      Status s = vs.AddInterfaceAddress(a[0], a[1], v6);
+                      if (!s.ok()) return s.error();
+                      return std::string("OK");
+                    });
+  }
+}
+
+}  // namespace
+
 void RegisterSwitchCommands(common::UnixctlServer& server, Vswitch& vswitch) {
   server.SetMemoryReporter([&vswitch] { return vswitch.MemoryReport(); });
   RegisterDpif(server, vswitch);
   RegisterOfctl(server, vswitch);
+  RegisterTunnels(server, vswitch);
 }
 
 }  // namespace spate::controller

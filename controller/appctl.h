@@ -18,6 +18,16 @@
 //   ofctl/mod-flows BRIDGE [--strict] FLOW
 //   ofctl/del-flows BRIDGE [--strict] [MATCH]
 //   ofctl/dump-flows BRIDGE [MATCH]        ovs-ofctl dump-flows's lines
+//   netdev-dummy/ip4addr|ip6addr IFACE IP/PLEN   the interface's address:
+//                                          it becomes its bridge's tunnel
+//                                          underlay (Open vSwitch's br-phy)
+//   ovs/route/*, tnl/neigh/*, tnl/arp/*, tnl/ports/show
+//                                          datapath/tunnel_commands.h's,
+//                                          run against the bridge named by
+//                                          the command (route's output
+//                                          device, neigh/set's bridge) or,
+//                                          for the others, every bridge in
+//                                          name order, replies joined
 //   memory/show, exit (and, from common/unixctl, list-commands, version,
 //   vlog/*)
 //   Each handler parses its arguments, calls DatapathControl and formats the

@@ -3,6 +3,7 @@
 // and interfaces) and bridge_db.cc (the write-back transaction).
 #include "controller/bridge.h"
 
+#include <charconv>
 #include <utility>
 
 #include "controller/bridge_internal.h"
@@ -82,6 +83,39 @@ std::vector<std::string> Vswitch::BridgeNames() const {
 datapath::Datapath* Vswitch::FindBridge(const std::string& name) const {
   auto it = bridges_.find(name);
   return it == bridges_.end() ? nullptr : it->second.dp.get();
+}
+
+datapath::TunnelManager* Vswitch::FindTunnels(const std::string& name) const {
+  auto it = bridges_.find(name);
+  return it == bridges_.end() ? nullptr : it->second.tunnels.get();
+}
+
+Status Vswitch::AddInterfaceAddress(const std::string& iface, const std::string& prefix,
+                                    bool v6) {
+  auto it = ifaces_.find(iface);
+  if (it == ifaces_.end()) return Error("appctl", "no such dummy netdev '" + iface + "'");
+  if (datapath::IsTunnelType(it->second.config.type)) {
+    return Error("appctl", iface + " is a tunnel port, which cannot be an underlay");
+  }
+  const size_t slash = prefix.find('/');
+  std::optional<tunnels::IpAddr> ip = tunnels::IpAddr::Parse(prefix.substr(0, slash));
+  const int max = v6 ? 128 : 32;
+  int plen = -1;
+  if (slash != std::string::npos) {
+    const char* end = prefix.data() + prefix.size();
+    auto [ptr, ec] = std::from_chars(prefix.data() + slash + 1, end, plen);
+    if (ec != std::errc() || ptr != end) plen = -1;
+  }
+  if (!ip || ip->IsV4() == v6 || plen < 0 || plen > max) {
+    return Error("appctl", std::string(v6 ? "Invalid IPv6 address or prefix length: "
+                                          : "Invalid IP address or prefix length: ") + prefix);
+  }
+  std::vector<datapath::UnderlayAddress>& addrs = underlay_addrs_[iface];
+  addrs.push_back({*ip, static_cast<uint8_t>(plen)});
+  datapath::TunnelManager* tunnels =
+      it->second.ofport == 0 ? nullptr : FindTunnels(it->second.bridge);
+  if (tunnels == nullptr) return Status::Ok();  // Applied when it is added.
+  return tunnels->SetUnderlayPort(iface, addrs);
 }
 
 std::string Vswitch::BridgeOfInterface(const std::string& name) const {

@@ -130,6 +130,15 @@ class Vswitch {
   const std::vector<int>& pmd_cpus() const { return pmd_cpus_; }
   // "bridges:N ports:N rules:N idl-cells-Open_vSwitch:N" (memory/show).
   std::string MemoryReport() const;
+  // The tunnel manager of bridge `name`, or nullptr.  Valid like
+  // FindBridge's datapath.
+  datapath::TunnelManager* FindTunnels(const std::string& name) const;
+  // `netdev-dummy/ip4addr|ip6addr IFACE IP/PLEN`: gives interface `iface`
+  // the address, which makes it its bridge's tunnel underlay (Open
+  // vSwitch's br-phy address).  The addresses are kept across port
+  // re-creation and datapath rebuilds.  Errors: unknown interface, a
+  // tunnel interface, a bad prefix or one of the wrong family (`v6`).
+  Status AddInterfaceAddress(const std::string& iface, const std::string& prefix, bool v6);
 
  private:
   struct BridgeRec {
@@ -175,6 +184,8 @@ class Vswitch {
   std::vector<int> pmd_cpus_ = {-1};              // CPU of each PMD.
   std::map<std::string, BridgeRec> bridges_;      // By bridge name.
   std::map<std::string, IfaceState> ifaces_;      // By interface name.
+  std::map<std::string, std::vector<datapath::UnderlayAddress>>
+      underlay_addrs_;                            // netdev-dummy/ip*addr.
   bool reconcile_posted_ = false;                 // A Reconcile is queued.
   bool txn_in_flight_ = false;                    // A write-back is pending.
   bool rerun_after_txn_ = false;                  // Changed meanwhile.

@@ -197,6 +197,10 @@ Status Vswitch::AttachPort(IfaceState* state, uint32_t number) {
   if (!added.ok()) return added.error();
   state->ofport = *added;
   state->error.clear();
+  if (auto addrs = underlay_addrs_.find(state->config.name); addrs != underlay_addrs_.end()) {
+    Status u = bridge->second.tunnels->SetUnderlayPort(state->config.name, addrs->second);
+    if (!u.ok()) vlog_.Log(log_, LogLevel::kWarn, u.error().details());
+  }
   vlog_.Log(log_, LogLevel::kInfo, "bridge " + state->bridge + ": added interface " +
                                        state->config.name + " on port " + std::to_string(*added));
   return Status::Ok();

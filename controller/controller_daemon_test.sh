@@ -156,6 +156,25 @@ check "a geneve port is added ($t1, $("${V[@]}" get interface t1 error))" \
 check "dpif/show lists it as geneve" '[[ $("${A[@]}" dpif/show) == *"t1 $t1/$t1: (geneve)"* ]]'
 check "a bad tunnel option is an Interface error" \
     '[[ $("${V[@]}" get interface t2 error) == *frobnicate* && $("${V[@]}" get interface t2 ofport) == -1 ]]'
+# An underlay (OVS's br-phy address, as its tunnel tests give a dummy
+# port one), a neighbour, and one frame encapsulated out of p2.
+"${A[@]}" netdev-dummy/ip4addr p2 192.0.2.1/24 >/dev/null; rc=$?
+check "netdev-dummy/ip4addr makes p2 the underlay" '((rc == 0))'
+out=$("${A[@]}" netdev-dummy/ip4addr p2 192.0.2.1/99 2>&1); rc=$?
+check "a bad prefix is refused ($out)" '((rc != 0)) && [[ $out == *"prefix length"* ]]'
+check "ovs/route/show has the connected route" \
+    '[[ $("${A[@]}" ovs/route/show) == *"192.0.2.0/24 dev p2"* ]]'
+"${A[@]}" tnl/neigh/set br0 192.0.2.9 aa:55:aa:55:00:09 >/dev/null
+check "tnl/neigh/show has the neighbour" '[[ $("${A[@]}" tnl/neigh/show) == *"aa:55:aa:55:00:09"* ]]'
+check "tnl/ports/show lists the geneve listener" '[[ $("${A[@]}" tnl/ports/show) == *"genev_sys_6081 ($t1) ref_cnt=1"* ]]'
+"${A[@]}" ofctl/add-flow br0 "priority=30,in_port=1,actions=output:$t1"
+"${A[@]}" netdev-dummy/receive p1 "$hex"
+check "the encapsulated frame leaves by p2" 'wait_for "(( \$(nframes p2.pcap) == 4 ))"'
+enc=$(frames p2.pcap | sed -n 4p)
+# Outer Ethernet to the neighbour, IPv4, UDP to 6081, Geneve VNI 5.
+check "it is Geneve to 192.0.2.9 with VNI 5" \
+    '[[ ${enc:0:12} == aa55aa550009 && ${enc:24:4} == 0800 && ${enc:60:8} == c0000209 && ${enc:72:4} == 17c1 && ${enc:92:6} == 000005 ]]'
+"${A[@]}" ofctl/del-flows br0 --strict "priority=30,in_port=1"
 "${V[@]}" del-port t1 -- del-port t2
 check "tunnel ports are removed" '[[ $("${A[@]}" dpif/show) != *" t1 "* ]]'
 
