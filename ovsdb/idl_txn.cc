@@ -24,7 +24,7 @@ struct Mutation {
 struct Txn::Op {
   OpKind kind = kUpdate;                         // Operation.
   std::string table;                             // Table name.
-  Uuid row;                                      // Row (or placeholder).
+  Uuid row;                                      // Row (or a new row's UUID).
   std::vector<std::pair<int, Datum>> columns;    // Insert/update values; wait: expected.
   std::vector<Mutation> mutations;               // Mutate.
   uint32_t insert_n = 0;                         // Insert: n of its uuid-name "rowN".
@@ -79,18 +79,18 @@ bool Inserts(const Txn::State& st, std::string_view table, const Uuid& row) {
   return st.op_index.count(OpKey{row, kInsert, std::string(table)}) > 0;
 }
 
-// Placeholder -> real UUID, or nullptr when every inserted row got the
+// New-row UUID -> real UUID, or nullptr when every inserted row got the
 // UUID this client chose (always, with a server that honours "uuid").
 using RealMap = const std::map<Uuid, Uuid>*;
 
 RealMap Remapping(const std::map<Uuid, Uuid>& real) {
-  for (const auto& [placeholder, uuid] : real) {
-    if (placeholder != uuid) return &real;
+  for (const auto& [new_uuid, uuid] : real) {
+    if (new_uuid != uuid) return &real;
   }
   return nullptr;
 }
 
-// `d` with placeholder UUIDs replaced by the real ones.
+// `d` with new rows' UUIDs replaced by the real ones.
 Datum Resolve(const Datum& d, const std::map<Uuid, Uuid>& real) {
   Datum out = d;
   bool changed = false;
@@ -110,7 +110,7 @@ Datum Resolve(const Datum& d, const std::map<Uuid, Uuid>& real) {
   return out;
 }
 
-// True if `field` equals `d` once `d`'s placeholders are resolved.
+// True if `field` equals `d` once `d`'s new-row UUIDs are resolved.
 bool EqualResolved(const Datum& field, const Datum& d, RealMap real) {
   return real == nullptr ? field == d : field == Resolve(d, *real);
 }
@@ -439,7 +439,7 @@ void AppendOp(std::string& out, const Txn::Op& op, const TableSchema& ts) {
 }
 
 // Fills `result` from the transact reply; `ops` are the operations sent,
-// in order, as (kind, placeholder row).
+// in order, as (kind, new row's UUID).
 void ReadReply(const Json& reply, const std::vector<std::pair<OpKind, Uuid>>& ops,
                TxnResult* result) {
   if (!reply.is_array()) {

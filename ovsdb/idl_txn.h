@@ -97,7 +97,7 @@ enum class TxnRecovery {
 struct TxnResult {
   TxnStatus status = TxnStatus::kError;  // Outcome.
   Error error{""};                       // kTryAgain/kError: why.
-  std::map<Uuid, Uuid> inserted;         // Placeholder -> real UUID.
+  std::map<Uuid, Uuid> inserted;         // New-row UUID -> real UUID.
   bool replica_seen = false;             // Success and replica caught up.
   Json reply;                            // The raw transact result.
   TxnRecovery recovery = TxnRecovery::kNone;  // After a lost reply.
@@ -105,7 +105,7 @@ struct TxnResult {
                                                      // connection (last attempt).
   std::chrono::steady_clock::time_point replied_at;  // Its reply parsed.
 
-  // The real UUID for a placeholder from Insert() (or `uuid` itself).
+  // The real UUID for a UUID from Insert() (or `uuid` itself).
   Uuid Real(const Uuid& uuid) const;
   bool ok() const { return status == TxnStatus::kSuccess; }
 };

@@ -64,7 +64,7 @@ inline std::string ShellQuote(const std::string& s) {
 }
 
 // Replaces every UUID (and 8-hex-digit UUID prefix after "row ") with a
-// placeholder numbered by first appearance, so two runs compare equal
+// token numbered by first appearance, so two runs compare equal
 // modulo the random UUIDs.
 inline std::string NormalizeUuids(const std::string& text) {
   static const std::regex kUuid(

@@ -58,11 +58,11 @@ Result<ChainResult> RunChain(const VsctlOptions& options, View& view) {
 }
 
 // Replaces every local UUID of a new row in `out` with the server's UUID.
-void RewriteUuids(const std::map<ovsdb::Uuid, ovsdb::Uuid>& placeholders,
+void RewriteUuids(const std::map<ovsdb::Uuid, ovsdb::Uuid>& new_uuids,
                   const ovsdb::idl::TxnResult& result, std::string* out) {
-  for (const auto& [local, placeholder] : placeholders) {
+  for (const auto& [local, new_uuid] : new_uuids) {
     std::string from = local.ToString();
-    std::string to = result.Real(placeholder).ToString();
+    std::string to = result.Real(new_uuid).ToString();
     for (size_t pos = out->find(from); pos != std::string::npos; pos = out->find(from, pos)) {
       out->replace(pos, from.size(), to);
       pos += to.size();
@@ -112,8 +112,8 @@ Result<std::string> RunOnce(ovsdb::idl::Idl& idl, const VsctlOptions& options,
     return std::move(chain->out);
   }
   ovsdb::idl::Txn txn(idl);
-  Result<std::map<ovsdb::Uuid, ovsdb::Uuid>> placeholders = view.Build(txn);
-  if (!placeholders) return placeholders.error();
+  Result<std::map<ovsdb::Uuid, ovsdb::Uuid>> new_uuids = view.Build(txn);
+  if (!new_uuids) return new_uuids.error();
   std::string comment = "ovs-vsctl:";
   for (const ParsedCommand& cmd : options.commands) {
     comment += " " + cmd.name;
@@ -127,7 +127,7 @@ Result<std::string> RunOnce(ovsdb::idl::Idl& idl, const VsctlOptions& options,
   }
   if (!result.ok()) return Error("transaction error", "transaction error: " + result.error.ToString());
   warnings->insert(warnings->end(), chain->warnings.begin(), chain->warnings.end());
-  RewriteUuids(*placeholders, result, &chain->out);
+  RewriteUuids(*new_uuids, result, &chain->out);
   if (wait) {
     if (Status s = WaitForCurCfg(idl, next_cfg, deadline); !s) return s.error();
   }

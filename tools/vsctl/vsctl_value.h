@@ -38,7 +38,7 @@ namespace spate::vsctl {
 
 // One "@name" of a command chain (--id=@name).
 struct Symbol {
-  ovsdb::Uuid uuid;      // The row's UUID (a placeholder for new rows).
+  ovsdb::Uuid uuid;      // The row's UUID (as Txn::Insert gave it, for new rows).
   bool created = false;  // Bound by --id on create or get.
   bool referenced = false;  // Used in a value (a strong reference to it).
   bool new_row = false;  // Bound to a row inserted by this chain.

@@ -104,14 +104,14 @@ bool View::HasChanges() const {
 
 namespace {
 
-// Rewrites local UUIDs of new rows into the Txn's placeholders.
-Datum Remap(Datum value, const std::map<Uuid, Uuid>& placeholders, bool is_map) {
+// Rewrites local UUIDs of new rows into the UUIDs the Txn gave them.
+Datum Remap(Datum value, const std::map<Uuid, Uuid>& new_uuids, bool is_map) {
   bool changed = false;
   auto fix = [&](std::vector<ovsdb::Atom>& atoms) {
     for (ovsdb::Atom& a : atoms) {
       if (a.type() != ovsdb::AtomicType::kUuid) continue;
-      auto it = placeholders.find(a.uuid());
-      if (it == placeholders.end()) continue;
+      auto it = new_uuids.find(a.uuid());
+      if (it == new_uuids.end()) continue;
       a = ovsdb::Atom(it->second);
       changed = true;
     }
@@ -152,8 +152,8 @@ std::vector<View::Key> View::InsertOrder() const {
 
 Result<std::map<Uuid, Uuid>> View::Build(ovsdb::idl::Txn& txn) const {
   const ovsdb::DatabaseSchema& db = schema();
-  std::map<Uuid, Uuid> placeholders;
-  for (const Key& key : InsertOrder()) placeholders[key.second] = txn.Insert(db.tables[key.first].name);
+  std::map<Uuid, Uuid> new_uuids;
+  for (const Key& key : InsertOrder()) new_uuids[key.second] = txn.Insert(db.tables[key.first].name);
   for (const auto& [key, state] : rows_) {
     const TableSchema& table = db.tables[key.first];
     if (state.inserted && state.deleted) continue;
@@ -161,7 +161,7 @@ Result<std::map<Uuid, Uuid>> View::Build(ovsdb::idl::Txn& txn) const {
       if (Status s = txn.Delete(table.name, key.second); !s) return s.error();
       continue;
     }
-    Uuid row = state.inserted ? placeholders[key.second] : key.second;
+    Uuid row = state.inserted ? new_uuids[key.second] : key.second;
     std::map<int, Datum> columns = state.written;
     if (state.inserted) {
       for (size_t i = 2; i < table.columns.size(); i++) {
@@ -170,7 +170,7 @@ Result<std::map<Uuid, Uuid>> View::Build(ovsdb::idl::Txn& txn) const {
     }
     for (const auto& [index, value] : columns) {
       const ovsdb::ColumnSchema& c = table.columns[index];
-      Status s = txn.Set(table.name, row, c.name, Remap(value, placeholders, c.type.IsMap()));
+      Status s = txn.Set(table.name, row, c.name, Remap(value, new_uuids, c.type.IsMap()));
       if (!s) return s.error();
     }
   }
@@ -183,7 +183,7 @@ Result<std::map<Uuid, Uuid>> View::Build(ovsdb::idl::Txn& txn) const {
       return s.error();
     }
   }
-  return placeholders;
+  return new_uuids;
 }
 
 }  // namespace spate::vsctl

@@ -9,7 +9,7 @@
 //   get a local UUID (usable inside values and symbols, even before the row
 //   is created: "add bridge br0 ports @p -- --id=@p create port ...");
 //   Build() inserts them into the Txn and rewrites every reference to a
-//   local UUID into the Txn's placeholder.  Writes are whole-column
+//   local UUID into the UUID the Txn gave it.  Writes are whole-column
 //   ("update"); a write equal to the current value is dropped, so a chain
 //   that changes nothing commits nothing (Open vSwitch's "unchanged").
 //   Every column read on an existing row is verified at commit
@@ -61,7 +61,7 @@ class View {
   // True if Build() would send something other than verifications.
   bool HasChanges() const;
 
-  // Records the changes in `txn`.  Returns local UUID -> placeholder for
+  // Records the changes in `txn`.  Returns local UUID -> new-row UUID for
   // the inserted rows.  Errors: the Txn's value checks.
   [[nodiscard]] Result<std::map<ovsdb::Uuid, ovsdb::Uuid>> Build(ovsdb::idl::Txn& txn) const;
 
