@@ -10,6 +10,9 @@ namespace spate::common {
 namespace {
 
 constexpr size_t kReadBufferBytes = 64 * 1024;
+// A send buffer larger than this is released once written (a burst, such
+// as one huge monitor update, must not pin its memory for the session).
+constexpr size_t kKeptSendBytes = 1024 * 1024;
 // Id of our inactivity probes; replies carrying it are swallowed.
 constexpr std::string_view kEchoId = "echo";
 
@@ -164,6 +167,7 @@ void Session::Flush() {
 
 void Session::OnWritten() {
   inflight_.clear();
+  if (inflight_.capacity() > kKeptSendBytes) std::string().swap(inflight_);
   // Keep the larger buffer's capacity for the next round of appends.
   if (pending_.empty()) {
     pending_.swap(inflight_);

@@ -74,15 +74,17 @@ std::optional<Uuid> Uuid::Parse(std::string_view text) {
 }
 
 std::string Uuid::ToString() const {
-  char buf[37];
-  std::snprintf(buf, sizeof buf, "%08x-%04x-%04x-%04x-%04x%08x",
-                static_cast<unsigned>(hi >> 32),
-                static_cast<unsigned>((hi >> 16) & 0xffff),
-                static_cast<unsigned>(hi & 0xffff),
-                static_cast<unsigned>(lo >> 48),
-                static_cast<unsigned>((lo >> 32) & 0xffff),
-                static_cast<unsigned>(lo & 0xffffffff));
-  return buf;
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out(36, '-');
+  size_t pos = 0;
+  for (int i = 0; i < 16; ++i) {
+    if (i == 4 || i == 6 || i == 8 || i == 10) ++pos;  // Skip a dash.
+    uint64_t word = i < 8 ? hi : lo;
+    auto byte = static_cast<unsigned>((word >> (8 * (7 - i % 8))) & 0xff);
+    out[pos++] = kHex[byte >> 4];
+    out[pos++] = kHex[byte & 0xf];
+  }
+  return out;
 }
 
 std::string_view AtomicTypeName(AtomicType type) {
@@ -147,6 +149,20 @@ Json Atom::ToJson() const {
     case AtomicType::kUuid: return Json::array({"uuid", uuid().ToString()});
   }
   return nullptr;
+}
+
+void Atom::AppendJson(std::string& out) const {
+  switch (type()) {
+    case AtomicType::kInteger: out += std::to_string(integer()); return;
+    case AtomicType::kReal: out += DumpJson(Json(real())); return;  // Rare; nlohmann's form.
+    case AtomicType::kBoolean: out += boolean() ? "true" : "false"; return;
+    case AtomicType::kString: AppendJsonString(out, string()); return;
+    case AtomicType::kUuid:
+      out += "[\"uuid\",\"";
+      out += uuid().ToString();
+      out += "\"]";
+      return;
+  }
 }
 
 std::string RealToString(double r) {

@@ -90,6 +90,9 @@ class Atom {
   static Result<Atom> FromJson(AtomicType type, const Json& json,
                                const NamedUuids* names);
   Json ToJson() const;
+  // Appends DumpJson(ToJson()) to `out`, byte for byte, without building a
+  // Json value (for writers of large records and updates).
+  void AppendJson(std::string& out) const;
   // Open vSwitch's display form: strings quoted only when needed.
   std::string ToString(StringQuoting q = StringQuoting::kModern) const;
   // Appends ToString(q) to `out`.

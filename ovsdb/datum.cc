@@ -73,6 +73,30 @@ Datum Datum::Default(const Type& type) {
   return d;
 }
 
+namespace {
+
+// True if `a` == Atom::Default(type).
+bool IsDefaultAtom(const Atom& a, AtomicType type) {
+  if (a.type() != type) return false;
+  switch (type) {
+    case AtomicType::kInteger: return a.integer() == 0;
+    case AtomicType::kReal: return a.real() == 0.0;
+    case AtomicType::kBoolean: return !a.boolean();
+    case AtomicType::kString: return a.string().empty();
+    case AtomicType::kUuid: return a.uuid().IsZero();
+  }
+  return false;
+}
+
+}  // namespace
+
+bool Datum::IsDefault(const Type& type) const {
+  if (type.n_min == 0) return keys_.empty() && values_.empty();
+  if (keys_.size() != 1 || !IsDefaultAtom(keys_[0], type.key.type)) return false;
+  if (!type.IsMap()) return values_.empty();
+  return values_.size() == 1 && IsDefaultAtom(values_[0], type.value.type);
+}
+
 Result<Datum> Datum::FromJson(const Type& type, const Json& json,
                               const NamedUuids* names) {
   if (type.IsMap()) return MapFromJson(type, json, names);
@@ -133,6 +157,32 @@ Json Datum::ToJson(const Type& type) const {
   Json elems = Json::array();
   for (const Atom& a : keys_) elems.push_back(a.ToJson());
   return Json::array({"set", std::move(elems)});
+}
+
+void Datum::AppendJson(const Type& type, std::string& out) const {
+  if (type.IsMap()) {
+    out += "[\"map\",[";
+    for (size_t i = 0; i < keys_.size(); ++i) {
+      if (i) out += ',';
+      out += '[';
+      keys_[i].AppendJson(out);
+      out += ',';
+      values_[i].AppendJson(out);
+      out += ']';
+    }
+    out += "]]";
+    return;
+  }
+  if (keys_.size() == 1) {
+    keys_[0].AppendJson(out);
+    return;
+  }
+  out += "[\"set\",[";
+  for (size_t i = 0; i < keys_.size(); ++i) {
+    if (i) out += ',';
+    keys_[i].AppendJson(out);
+  }
+  out += "]]";
 }
 
 std::string Datum::ToString(const Type& type, StringQuoting q) const {

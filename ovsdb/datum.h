@@ -44,6 +44,9 @@ class Datum {
                                  std::vector<Atom> values);
 
   Json ToJson(const Type& type) const;
+  // Appends DumpJson(ToJson(type)) to `out`, byte for byte, without
+  // building a Json value.
+  void AppendJson(const Type& type, std::string& out) const;
   // Open vSwitch's display form: "a", "[a, b]", "{k=v}", "[]" / "{}".
   std::string ToString(const Type& type, StringQuoting q = StringQuoting::kModern) const;
 
@@ -59,7 +62,7 @@ class Datum {
   const std::vector<Atom>& values() const { return values_; }
   // Index of `key`, or -1.
   ptrdiff_t Find(const Atom& key) const;
-  bool IsDefault(const Type& type) const { return *this == Default(type); }
+  bool IsDefault(const Type& type) const;  // == Default(type), without building it.
 
   // Set/map algebra (both datums of the same type).  Union keeps this
   // datum's value for keys present in both.

@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstring>
@@ -154,6 +155,114 @@ Json RecordFromChangeSet(const Database& db, const ChangeSet& cs) {
   return rec;
 }
 
+namespace {
+
+// Writes `"name":` (the JSON key) to `out`.
+void AppendKey(std::string& out, std::string_view name) {
+  AppendJsonString(out, name);
+  out += ':';
+}
+
+// Appends the record's object for one non-delete row change: its columns
+// in name order, as RecordFromChangeSet builds them.  False (nothing
+// written) if no column is left (only ephemeral columns changed).
+bool AppendRowText(const TableSchema& t, const RowChange& ch, std::vector<int>* scratch,
+                   std::string& out) {
+  std::vector<int>& order = *scratch;  // Indexes into columns / ch.columns.
+  order.clear();
+  bool insert = ch.kind == ChangeKind::kInsert;
+  size_t n = insert ? t.columns.size() : ch.columns.size();
+  for (size_t i = insert ? 2 : 0; i < n; ++i) {
+    int c = insert ? static_cast<int>(i) : ch.columns[i];
+    const ColumnSchema& col = t.columns[c];
+    if (col.ephemeral || (insert && ch.row->fields[c].IsDefault(col.type))) continue;
+    order.push_back(static_cast<int>(i));
+  }
+  if (order.empty() && !insert) return false;
+  auto name = [&](int i) -> const std::string& {
+    return t.columns[insert ? i : ch.columns[i]].name;
+  };
+  std::sort(order.begin(), order.end(), [&](int a, int b) { return name(a) < name(b); });
+  out += '{';
+  for (size_t k = 0; k < order.size(); ++k) {
+    if (k) out += ',';
+    int i = order[k];
+    const ColumnSchema& col = t.columns[insert ? i : ch.columns[i]];
+    AppendKey(out, col.name);
+    if (insert) {
+      ch.row->fields[i].AppendJson(col.type, out);
+    } else if (!col.type.IsComposite()) {
+      ch.values[i].AppendJson(col.type, out);
+    } else {
+      Type relaxed = col.type;
+      relaxed.n_min = 0;
+      relaxed.n_max = kUnlimited;
+      Datum::Diff(ch.current->fields[ch.columns[i]], ch.values[i]).AppendJson(relaxed, out);
+    }
+  }
+  out += '}';
+  return true;
+}
+
+// Appends one table's object: its changed rows in UUID (= text) order.
+void AppendTableText(const TableSchema& t, std::vector<const RowChange*>& rows,
+                     std::string& out) {
+  std::sort(rows.begin(), rows.end(),
+            [](const RowChange* a, const RowChange* b) { return a->uuid < b->uuid; });
+  std::vector<int> scratch;
+  out += '{';
+  bool first = true;
+  for (const RowChange* ch : rows) {
+    size_t mark = out.size();
+    if (!first) out += ',';
+    out += '"';
+    out += ch->uuid.ToString();
+    out += "\":";
+    if (ch->kind == ChangeKind::kDelete) {
+      out += "null";
+    } else if (!AppendRowText(t, *ch, &scratch, out)) {
+      out.resize(mark);
+      continue;
+    }
+    first = false;
+  }
+  out += '}';
+}
+
+}  // namespace
+
+std::string RecordTextFromChangeSet(const Database& db, const ChangeSet& cs) {
+  if (cs.rows.empty()) return {};
+  const auto& tables = db.schema().tables;
+  std::vector<std::vector<const RowChange*>> by_table(tables.size());
+  for (const RowChange& ch : cs.rows) by_table[ch.table].push_back(&ch);
+  // Members in nlohmann's (byte-wise) key order: tables and the "_" keys.
+  constexpr int kComment = -1, kDate = -2, kIsDiff = -3;
+  std::vector<std::pair<std::string_view, int>> keys;
+  for (size_t i = 0; i < tables.size(); ++i) {
+    if (!by_table[i].empty()) keys.emplace_back(tables[i].name, static_cast<int>(i));
+  }
+  if (!cs.comment.empty()) keys.emplace_back("_comment", kComment);
+  keys.emplace_back("_date", kDate);
+  keys.emplace_back("_is_diff", kIsDiff);
+  std::sort(keys.begin(), keys.end());
+  std::string out;
+  out.reserve(cs.rows.size() * 256);
+  out += '{';
+  for (size_t k = 0; k < keys.size(); ++k) {
+    if (k) out += ',';
+    AppendKey(out, keys[k].first);
+    switch (int which = keys[k].second) {
+      case kComment: AppendJsonString(out, cs.comment); break;
+      case kDate: out += std::to_string(cs.date_ms); break;
+      case kIsDiff: out += "true"; break;
+      default: AppendTableText(tables[which], by_table[which], out); break;
+    }
+  }
+  out += '}';
+  return out;
+}
+
 Json SnapshotRecord(const Database& db, int64_t now_ms, const std::string& comment) {
   Json rec = Json::object();
   for (size_t i = 0; i < db.n_tables(); ++i) {
@@ -275,10 +384,10 @@ Result<std::unique_ptr<DatabaseFile>> DatabaseFile::Open(const std::string& path
 Status DatabaseFile::Write(const Database& db, const ChangeSet& changes) {
   if (options_.read_only) return Error("I/O error", path_ + ": database is read-only");
   if (!failed_) return failed_;
-  Json rec = RecordFromChangeSet(db, changes);
-  if (rec.empty()) return Status::Ok();
+  std::string body = RecordTextFromChangeSet(db, changes);
+  if (body.empty()) return Status::Ok();
   bool sync = changes.durable || options_.sync_every_commit;
-  std::string text = FormatRecord(rec);
+  std::string text = FormatRecordText(body);
   if (compacting()) {
     since_snapshot_ += text;
     ++n_since_snapshot_;

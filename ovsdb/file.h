@@ -159,6 +159,10 @@ Result<std::unique_ptr<ChangeSet>> ChangeSetFromRecord(const Database& db, const
 // The log record for a pending ChangeSet ("_is_diff" form: modified set
 // and map columns hold the difference from the old value).
 Json RecordFromChangeSet(const Database& db, const ChangeSet& changes);
+// The same record as JSON text, DumpJson(RecordFromChangeSet(db, changes))
+// byte for byte ("" for an empty record), written straight from the change
+// set without building a Json tree.
+std::string RecordTextFromChangeSet(const Database& db, const ChangeSet& changes);
 // The single record holding every row of `db` (as compaction writes it).
 Json SnapshotRecord(const Database& db, int64_t now_ms, const std::string& comment);
 // The lock file path for a database path: "dir/.name.~lock~".

@@ -104,6 +104,46 @@ TEST(FileTest, OurFileIsReadByOpenVswitch) {
   EXPECT_EQ(Contents(reopened->db()), expected);
 }
 
+// Records, at commit time, both forms of the log record.
+class RecordSink : public CommitSink {
+ public:
+  Status Write(const Database& db, const ChangeSet& changes) override {
+    Json rec = RecordFromChangeSet(db, changes);
+    tree_texts.push_back(rec.empty() ? "" : DumpJson(rec));
+    direct_texts.push_back(RecordTextFromChangeSet(db, changes));
+    return Status::Ok();
+  }
+  std::vector<std::string> tree_texts;    // DumpJson(RecordFromChangeSet).
+  std::vector<std::string> direct_texts;  // RecordTextFromChangeSet.
+};
+
+TEST(FileTest, RecordTextMatchesTheJsonTreeByteForByte) {
+  auto schema = DatabaseSchema::FromFile(SbSchema());
+  ASSERT_TRUE(schema.ok());
+  Database db(std::make_shared<const DatabaseSchema>(std::move(*schema)));
+  RecordSink sink;
+  TransactOptions o;
+  o.sink = &sink;
+  o.now_ms = 1700000000123;
+  std::vector<std::string> txns(std::begin(kTxns), std::end(kTxns));
+  // Escapes, non-ASCII text, a real-free schema's integers, a comment with
+  // quotes, several tables and rows in one record, and a no-op.
+  txns.push_back(R"(["OVN",{"op":"insert","table":"Bindings","row":{"logical_port":"q\"\\\u0001\n\u00e9\u4e2d","tunnel_key":7,"mac":["set",["b","a","c"]]}},
+                   {"op":"insert","table":"Bindings","row":{"logical_port":"x","tunnel_key":8}},
+                   {"op":"insert","table":"Pipeline","row":{"table_id":2,"priority":5,"match":"1","actions":"drop;"}},
+                   {"op":"comment","comment":"say \"hi\""}])");
+  txns.push_back(R"(["OVN",{"op":"update","table":"Bindings","where":[],"row":{"chassis":"hv2"}},
+                   {"op":"delete","table":"Pipeline","where":[]},
+                   {"op":"delete","table":"Chassis","where":[]}])");
+  txns.push_back(R"(["OVN",{"op":"update","table":"Bindings","where":[],"row":{"chassis":"hv2"}}])");
+  for (const std::string& t : txns) {
+    TransactResult r = Transact(db, Json::parse(t), o);
+    ASSERT_EQ(r.reply.dump().find("error"), std::string::npos) << r.reply;
+  }
+  ASSERT_GE(sink.tree_texts.size(), txns.size() - 1);
+  EXPECT_EQ(sink.direct_texts, sink.tree_texts);
+}
+
 TEST(FileTest, WeOpenFilesWrittenByOpenVswitch) {
   TempDir dir;
   std::string db = dir / "ovn.db";

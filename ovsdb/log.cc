@@ -87,19 +87,24 @@ std::string Sha1Hex(std::string_view data) {
   return out;
 }
 
-std::string FormatRecord(const Json& json) {
-  std::string body = DumpJson(json);
-  body += '\n';
-  std::string length = std::to_string(body.size());
+std::string FormatRecord(const Json& json) { return FormatRecordText(DumpJson(json)); }
+
+std::string FormatRecordText(std::string_view body) {
+  std::string length = std::to_string(body.size() + 1);  // With the newline.
   std::string rec;
-  rec.reserve(kLogMagic.size() + length.size() + 43 + body.size());
+  rec.reserve(kLogMagic.size() + length.size() + 44 + body.size());
   rec.append(kLogMagic);
   rec += ' ';
   rec += length;
   rec += ' ';
-  rec += Sha1Hex(body);
+  size_t hash_at = rec.size();
+  rec.append(40, '0');
   rec += '\n';
-  rec += body;
+  size_t body_at = rec.size();
+  rec.append(body);
+  rec += '\n';
+  std::string hash = Sha1Hex(std::string_view(rec).substr(body_at));
+  rec.replace(hash_at, 40, hash);
   return rec;
 }
 

@@ -49,6 +49,9 @@ LogContents ParseLog(std::string_view data);
 
 // Formats one record (header and body) for `json`.
 std::string FormatRecord(const Json& json);
+// Formats one record whose body is the JSON text `body` (compact, without
+// the trailing newline): FormatRecord(j) == FormatRecordText(DumpJson(j)).
+std::string FormatRecordText(std::string_view body);
 // Lower-case hex SHA-1 of `data`.
 std::string Sha1Hex(std::string_view data);
 

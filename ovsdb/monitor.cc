@@ -317,23 +317,32 @@ Json Monitor::Initial(const Database& db) const {
   return updates;
 }
 
-void Monitor::AddRowUpdate(const Database& db, const MonitoredTable& mt, const RowDelta& d,
-                           Json* table_updates) const {
-  const TableSchema& schema = db.table(d.table).schema();
+std::optional<ChangeKind> Monitor::VisibleKind(const TableSchema& schema,
+                                               const MonitoredTable& mt,
+                                               const RowDelta& d) const {
   ChangeKind kind = d.kind;
   if (!mt.conditions.empty()) {
     bool old_ok = kind != ChangeKind::kInsert &&
                   mt.Matches(schema, [&d](int c) -> const Datum& { return d.Old(c); });
     bool new_ok = kind != ChangeKind::kDelete &&
                   mt.Matches(schema, [&d](int c) -> const Datum& { return d.new_fields[c]; });
-    if (!old_ok && !new_ok) return;
+    if (!old_ok && !new_ok) return std::nullopt;
     if (kind == ChangeKind::kModify && !old_ok) kind = ChangeKind::kInsert;
     if (kind == ChangeKind::kModify && !new_ok) kind = ChangeKind::kDelete;
   }
   if ((kind == ChangeKind::kInsert && !mt.insert) || (kind == ChangeKind::kDelete && !mt.remove) ||
       (kind == ChangeKind::kModify && !mt.modify)) {
-    return;
+    return std::nullopt;
   }
+  return kind;
+}
+
+void Monitor::AddRowUpdate(const Database& db, const MonitoredTable& mt, const RowDelta& d,
+                           Json* table_updates) const {
+  const TableSchema& schema = db.table(d.table).schema();
+  std::optional<ChangeKind> visible = VisibleKind(schema, mt, d);
+  if (!visible) return;
+  ChangeKind kind = *visible;
   bool v1 = version_ == MonitorVersion::kV1;
   Json update;
   if (kind == ChangeKind::kModify) {
@@ -383,6 +392,159 @@ Json Monitor::Updates(const Database& db, const std::vector<RowDelta>& deltas) c
     AddRowUpdate(db, *mt, d, &updates);
   }
   return updates;
+}
+
+namespace {
+
+// Indexes into mt.columns in column-name order (nlohmann's member order).
+std::vector<size_t> NameOrder(const TableSchema& schema, const MonitoredTable& mt) {
+  std::vector<size_t> order(mt.columns.size());
+  for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::sort(order.begin(), order.end(), [&](size_t a, size_t b) {
+    return schema.columns[mt.columns[a]].name < schema.columns[mt.columns[b]].name;
+  });
+  return order;
+}
+
+// Appends `"name":` to `out`.
+void AppendKey(std::string& out, std::string_view name) {
+  AppendJsonString(out, name);
+  out += ':';
+}
+
+// Appends RowJson's object: the columns whose select flags include `kind`,
+// valued by value(c), defaults left out if `omit_defaults`.
+template <typename ValueFn>
+void AppendRowText(const TableSchema& schema, const MonitoredTable& mt,
+                   const std::vector<size_t>& order, bool omit_defaults, uint8_t kind,
+                   ValueFn&& value, std::string& out) {
+  out += '{';
+  bool first = true;
+  for (size_t i : order) {
+    if ((mt.selects[i] & kind) == 0) continue;
+    const ColumnSchema& col = schema.columns[mt.columns[i]];
+    const Datum& v = value(mt.columns[i]);
+    if (omit_defaults && v.IsDefault(col.type)) continue;
+    if (!first) out += ',';
+    first = false;
+    AppendKey(out, col.name);
+    v.AppendJson(col.type, out);
+  }
+  out += '}';
+}
+
+}  // namespace
+
+bool Monitor::AppendRowUpdate(const TableSchema& schema, const MonitoredTable& mt,
+                              const std::vector<size_t>& order, const RowDelta& d,
+                              std::string& out) const {
+  std::optional<ChangeKind> visible = VisibleKind(schema, mt, d);
+  if (!visible) return false;
+  bool v1 = version_ == MonitorVersion::kV1;
+  auto new_value = [&d](int c) -> const Datum& { return d.new_fields[c]; };
+  auto old_value = [&d](int c) -> const Datum& { return d.Old(c); };
+  switch (*visible) {
+    case ChangeKind::kModify: {
+      bool any = std::any_of(mt.columns.begin(), mt.columns.end(),
+                             [&d](int c) { return d.Changed(c); });
+      if (!any) return false;  // No monitored column changed.
+      if (v1) {
+        out += "{\"new\":";
+        AppendRowText(schema, mt, order, false, kSelectModify, new_value, out);
+        out += ",\"old\":{";
+      } else {
+        out += "{\"modify\":{";
+      }
+      bool first = true;
+      for (size_t i : order) {
+        int c = mt.columns[i];
+        if (!d.Changed(c) || (mt.selects[i] & kSelectModify) == 0) continue;
+        const ColumnSchema& col = schema.columns[c];
+        if (!first) out += ',';
+        first = false;
+        AppendKey(out, col.name);
+        if (v1 || !col.type.IsComposite()) {
+          (v1 ? d.Old(c) : d.new_fields[c]).AppendJson(col.type, out);
+        } else {
+          Datum::Diff(d.Old(c), d.new_fields[c]).AppendJson(col.type, out);
+        }
+      }
+      out += "}}";
+      return true;
+    }
+    case ChangeKind::kInsert:
+      out += v1 ? "{\"new\":" : "{\"insert\":";
+      AppendRowText(schema, mt, order, !v1, kSelectInsert, new_value, out);
+      out += '}';
+      return true;
+    case ChangeKind::kDelete:
+      if (!v1) {
+        out += "{\"delete\":null}";
+        return true;
+      }
+      out += "{\"old\":";
+      AppendRowText(schema, mt, order, false, kSelectDelete, old_value, out);
+      out += '}';
+      return true;
+  }
+  return false;
+}
+
+bool Monitor::AppendUpdates(const Database& db, const std::vector<RowDelta>& deltas,
+                            std::string& out) const {
+  std::vector<std::vector<const RowDelta*>> by_table(tables_.size());
+  for (const RowDelta& d : deltas) {
+    auto mt = std::lower_bound(tables_.begin(), tables_.end(), d.table,
+                               [](const MonitoredTable& m, int t) { return m.table < t; });
+    if (mt != tables_.end() && mt->table == d.table) by_table[mt - tables_.begin()].push_back(&d);
+  }
+  std::vector<size_t> table_order;
+  for (size_t i = 0; i < tables_.size(); ++i) {
+    if (!by_table[i].empty()) table_order.push_back(i);
+  }
+  auto name = [&](size_t i) -> const std::string& { return db.table(tables_[i].table).schema().name; };
+  std::sort(table_order.begin(), table_order.end(),
+            [&](size_t a, size_t b) { return name(a) < name(b); });
+  size_t start = out.size();
+  out += '{';
+  bool any_table = false;
+  for (size_t ti : table_order) {
+    const MonitoredTable& mt = tables_[ti];
+    const TableSchema& schema = db.table(mt.table).schema();
+    std::vector<const RowDelta*>& rows = by_table[ti];
+    std::sort(rows.begin(), rows.end(),
+              [](const RowDelta* a, const RowDelta* b) { return a->uuid < b->uuid; });
+    std::vector<size_t> order = NameOrder(schema, mt);
+    size_t table_mark = out.size();
+    if (any_table) out += ',';
+    AppendKey(out, schema.name);
+    out += '{';
+    bool any_row = false;
+    for (const RowDelta* d : rows) {
+      size_t mark = out.size();
+      if (any_row) out += ',';
+      out += '"';
+      out += d->uuid.ToString();
+      out += "\":";
+      if (!AppendRowUpdate(schema, mt, order, *d, out)) {
+        out.resize(mark);
+        continue;
+      }
+      any_row = true;
+    }
+    if (!any_row) {
+      out.resize(table_mark);
+      continue;
+    }
+    out += '}';
+    any_table = true;
+  }
+  if (!any_table) {
+    out.resize(start);
+    return false;
+  }
+  out += '}';
+  return true;
 }
 
 Result<Json> Monitor::ChangeConditions(const Database& db, const Json& changes) {

@@ -27,6 +27,7 @@
 #include <deque>
 #include <memory>
 #include <optional>
+#include <string>
 #include <vector>
 
 #include "common/result.h"
@@ -136,6 +137,12 @@ class Monitor {
   Json Initial(const Database& db) const;
   // The table-updates for `deltas`; an empty object if nothing is visible.
   Json Updates(const Database& db, const std::vector<RowDelta>& deltas) const;
+  // Appends DumpJson(Updates(db, deltas)) to `out`, byte for byte, written
+  // straight from the deltas without a Json tree; appends nothing and
+  // returns false when nothing is visible (Updates would be empty).
+  // `deltas` name each row at most once.
+  bool AppendUpdates(const Database& db, const std::vector<RowDelta>& deltas,
+                     std::string& out) const;
   // Replaces the conditions (monitor_cond_change's params[2]) and returns
   // the table-updates2 that brings the client from the old row set to the
   // new one (inserts and deletes).  Errors as Parse.
@@ -145,6 +152,16 @@ class Monitor {
   explicit Monitor(MonitorVersion version) : version_(version) {}
   void AddRowUpdate(const Database& db, const MonitoredTable& mt, const RowDelta& d,
                     Json* table_updates) const;
+  // How `d` shows to `mt` (conditions and select flags applied), or
+  // nullopt if it is not sent.
+  std::optional<ChangeKind> VisibleKind(const TableSchema& schema, const MonitoredTable& mt,
+                                        const RowDelta& d) const;
+  // Appends the row-update text of `d` (AddRowUpdate's value); `order`
+  // lists mt.columns' indexes in column-name order.  False (nothing
+  // appended) if it is not sent.
+  bool AppendRowUpdate(const TableSchema& schema, const MonitoredTable& mt,
+                       const std::vector<size_t>& order, const RowDelta& d,
+                       std::string& out) const;
   // The columns of `mt` whose select flags include `kind` (kSelect*).
   Json RowJson(const TableSchema& schema, const MonitoredTable& mt, const Datum* fields,
                bool omit_defaults, uint8_t kind) const;

@@ -46,7 +46,12 @@ class MonitorTest : public ::testing::Test {
   static json Updates(const Database& db, const Monitor& m, const ChangeSet& cs) {
     std::vector<RowDelta> deltas;
     for (const RowChange& rc : cs.rows) deltas.push_back(DeltaFromChange(rc));
-    return m.Updates(db, deltas);
+    json tree = m.Updates(db, deltas);
+    // The text writer the server uses must say the same, byte for byte.
+    std::string text = "x";
+    EXPECT_EQ(m.AppendUpdates(db, deltas, text), !tree.empty());
+    EXPECT_EQ(text, tree.empty() ? "x" : "x" + DumpJson(tree));
+    return tree;
   }
 
   std::unique_ptr<Database> db_;
@@ -109,6 +114,26 @@ TEST_F(MonitorTest, V1AndV2Formats) {
 // Several requests for one table: each column keeps its own select flags
 // (the expected updates are what Debian's ovsdb-server 3.1 sent for the
 // same requests and transactions).
+TEST_F(MonitorTest, TextUpdatesOfSetsMapsAndDeletesMatchTheTree) {
+  auto v1 = Make({{"Logical_Switch", json::object()}}, MonitorVersion::kV1);
+  auto v2 = Make({{"Logical_Switch", json::object()}}, MonitorVersion::kV2);
+  auto v3 = Make({{"Logical_Switch", json::object()}}, MonitorVersion::kV3);
+  std::vector<std::shared_ptr<ChangeSet>> changes;
+  changes.push_back(Insert("s\"1\u00e9"));
+  changes.push_back(Insert("a"));
+  changes.push_back(Run(json::parse(R"({"op":"mutate","table":"Logical_Switch","where":[],
+      "mutations":[["external_ids","insert",["map",[["k","v"],["j","\n"]]]]]})")));
+  changes.push_back(Run(json::parse(R"({"op":"mutate","table":"Logical_Switch","where":[],
+      "mutations":[["external_ids","delete",["set",["k"]]]]})")));
+  changes.push_back(Rename("a", "b"));
+  changes.push_back(Run({{"op", "delete"}, {"table", "Logical_Switch"}, {"where", json::array()}}));
+  for (const auto& cs : changes) {
+    for (const Monitor* m : {v1.get(), v2.get(), v3.get()}) {
+      EXPECT_FALSE(Updates(*db_, *m, *cs).empty());
+    }
+  }
+}
+
 TEST_F(MonitorTest, MergedRequestsKeepPerColumnSelect) {
   json map_kv = json::array({"map", json::array({json::array({"k", "v"})})});
   Run({{"op", "insert"}, {"table", "Logical_Switch"}, {"row", {{"name", "a"}, {"external_ids", map_kv}}}});

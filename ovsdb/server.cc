@@ -22,6 +22,9 @@ constexpr std::chrono::milliseconds kCompactCheck{60000};  // Policy check perio
 constexpr size_t kInlineCompactionRows = 5000;
 // A client's held-output buffer keeps up to this capacity between rounds.
 constexpr size_t kKeptHeldBytes = 64 * 1024;
+// Retired trees with at least this many top-level elements (operations
+// and their results) are freed on the reaper thread.
+constexpr size_t kReapedItems = 4096;
 
 }  // namespace
 
@@ -48,6 +51,7 @@ OvsdbServer::~OvsdbServer() {
     if (compacting_job_) compacting_job_->Discard();
   }
   if (barrier_) FinishBarrier();  // Durable commits reach the disk.
+  if (reaper_.joinable()) reaper_.join();
   retry_timer_.Cancel();
   compact_timer_.Cancel();
   actives_.clear();
@@ -328,6 +332,25 @@ void OvsdbServer::FinishBarrier() {
     if (c->held.capacity() > kKeptHeldBytes) std::string().swap(c->held);
   }
   releasing_.clear();
+  FreeRetired();
+}
+
+void OvsdbServer::Retire(nlohmann::json&& tree) {
+  retired_items_ += tree.size();
+  retired_.push_back(std::move(tree));
+}
+
+void OvsdbServer::FreeRetired() {
+  if (retired_items_ < kReapedItems) {
+    retired_.clear();
+  } else {
+    // Plain data with no other owner: freed beside the loop, one batch at
+    // a time, so the next round's replies are not delayed by it.
+    if (reaper_.joinable()) reaper_.join();
+    reaper_ = std::thread([trees = std::move(retired_)]() mutable { trees.clear(); });
+    retired_ = {};
+  }
+  retired_items_ = 0;
 }
 
 // ------------------------------------------------------------ sessions
@@ -446,6 +469,9 @@ void OvsdbServer::HandleTransact(Client& client, Message&& msg, Db& db) {
     ArmRetryTimer();
     return;
   }
+  // Freeing a large request tree costs as much as parsing it: during a
+  // barrier it is done after the updates and the reply were written.
+  if (barrier_) Retire(std::move(txn->params));
   if (committed) RetryBlocked(db);
 }
 
@@ -474,7 +500,9 @@ bool OvsdbServer::RunTransaction(PendingTxn& txn, Db& db) {
   txn.deadline_ms = -1;
   if (db.file && db.file->flush_pending()) BeginBarrier();
   if (r.changes) Commit(db, *r.changes);  // Updates go out before the reply.
-  Send(*txn.client, Message::Reply(std::move(r.reply), txn.id));
+  Message reply = Message::Reply(std::move(r.reply), txn.id);
+  Send(*txn.client, reply);
+  if (barrier_) Retire(std::move(reply.result));  // As the request.
   return r.changes != nullptr;
 }
 

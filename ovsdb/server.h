@@ -116,6 +116,11 @@ class OvsdbServer {
                  std::string_view tail);
   void BeginBarrier();
   void FinishBarrier();
+  // Keeps `tree` (a finished request or reply) until FinishBarrier's
+  // writes are done, then FreeRetired() frees it.
+  void Retire(nlohmann::json&& tree);
+  // Frees the retired trees: inline if small, else on reaper_.
+  void FreeRetired();
 
   Db* LookupDb(Client& client, const common::Message& msg);
   void HandleTransact(Client& client, common::Message&& msg, Db& db);
@@ -156,6 +161,9 @@ class OvsdbServer {
   bool barrier_ = false;                 // Commits await FinishBarrier().
   std::vector<Client*> holding_;         // Clients with held output.
   std::vector<Client*> releasing_;       // FinishBarrier's spare vector.
+  std::vector<nlohmann::json> retired_;  // Request/reply trees freed after the writes.
+  size_t retired_items_ = 0;              // Their top-level elements.
+  std::thread reaper_;                   // Frees large retired_ batches.
   std::string scratch_;                  // SendParts outside a barrier.
   std::thread compactor_;                // Background compaction, if any.
   std::shared_ptr<CompactionJob> compacting_job_;  // Its job.

@@ -48,15 +48,16 @@ std::string_view NotificationHead(MonitorVersion v) {
 void BuildTail(SharedUpdate& share, const Monitor& monitor, const Database& database,
                const std::vector<RowDelta>& deltas, const Uuid& txn_id) {
   share.tail.clear();
-  Json updates = monitor.Updates(database, deltas);
-  if (updates.empty()) return;
   share.tail += ',';
   if (monitor.version() == MonitorVersion::kV3) {
     share.tail += '"';
     share.tail += txn_id.ToString();
     share.tail += "\",";
   }
-  common::AppendJson(share.tail, updates);
+  if (!monitor.AppendUpdates(database, deltas, share.tail)) {
+    share.tail.clear();
+    return;
+  }
   share.tail += "]}";
 }
 
