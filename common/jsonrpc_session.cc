@@ -2,7 +2,9 @@
 // AsyncConnect are in jsonrpc_stream.cc.
 #include "common/jsonrpc_session.h"
 
+#include <cerrno>
 #include <cstdio>
+#include <system_error>
 
 #include "common/internal/asio_glue.h"
 
@@ -119,6 +121,24 @@ void Session::SendTextNow(std::string_view json_text) {
     return;
   }
   if (n == json_text.size()) return;
+  pending_.append(json_text.substr(n));
+  ScheduleFlush();
+}
+
+int Session::BatchSocket() const {
+  if (!open_ || writing_ || !pending_.empty() || !flush_waiters_.empty()) return -1;
+  return transport_->PlainSocket();
+}
+
+void Session::FinishBatchWrite(std::string_view json_text, int64_t result) {
+  if (!open_) return;
+  n_sent_++;
+  if (result < 0 && result != -EAGAIN && result != -EWOULDBLOCK) {
+    Fail(IoError(name_, std::error_code(static_cast<int>(-result), std::system_category())));
+    return;
+  }
+  size_t n = result < 0 ? 0 : static_cast<size_t>(result);
+  if (n >= json_text.size()) return;
   pending_.append(json_text.substr(n));
   ScheduleFlush();
 }

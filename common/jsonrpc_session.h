@@ -90,6 +90,19 @@ class Session : public std::enable_shared_from_this<Session> {
   // only what the socket does not take is queued.  For SSL streams it is
   // SendText.  A write error closes the session (handler posted).
   void SendTextNow(std::string_view json_text);
+  // Batched writes beside the session (a server's fan-out, one system
+  // call for many sessions; see ovsdb/batch_writer.h).  The socket
+  // descriptor when the session is open, a plain socket and idle (nothing
+  // queued or being written, no flush waiters), else -1.  A caller that
+  // gets a descriptor writes one text to it (non-blocking) and reports the
+  // outcome with FinishBatchWrite before anything else is sent on this
+  // session.
+  int BatchSocket() const;
+  // The outcome of writing `json_text` (one or more complete messages) to
+  // BatchSocket(): `result` bytes taken (>= 0) or -errno.  What was not
+  // taken is queued and flushed as usual (-EAGAIN: all of it); another
+  // error closes the session (close handler posted).  Counts as one send.
+  void FinishBatchWrite(std::string_view json_text, int64_t result);
   // Closes now, dropping unsent output; the close handler runs (posted)
   // with Ok.  Idempotent.
   void Close();

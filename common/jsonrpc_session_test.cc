@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cerrno>
 #include <map>
 #include <thread>
 
@@ -325,6 +326,42 @@ TEST(Session, SendTextNowWritesAtOnceOnUnix) {
 TEST(Session, SendTextNowFallsBackToQueueOnSsl) {
   TempDir dir;
   SendTextNowKeepsOrder("pssl:0:127.0.0.1", MakeCertificate(dir), false);
+}
+
+// BatchSocket/FinishBatchWrite: a write made beside the session on an
+// idle unix session; what the socket did not take (a prefix taken, or
+// -EAGAIN) is queued and flushed in order before later sends; while
+// anything is queued there is no batch socket; an error closes.
+TEST(Session, BatchWriteRemainderIsQueuedInOrder) {
+  TempDir dir;
+  EventLoop loop;
+  EchoServer server(loop, "punix:" + dir.File("s.sock"), {});
+  ASSERT_TRUE(server.listener);
+  std::vector<Message> inbox;
+  Status closed = Status::Ok();
+  auto c = ConnectClient(loop, server.listener->name().substr(1), {}, &inbox, &closed);
+  ASSERT_TRUE(c);
+  int fd = c->BatchSocket();
+  ASSERT_GE(fd, 0);
+  std::string one = R"({"id":null,"method":"one","params":[]})";
+  std::string two = R"({"id":null,"method":"two","params":[]})";
+  // Pretend the socket took the first 5 bytes of `one` and nothing of `two`.
+  ASSERT_EQ(write(fd, one.data(), 5), 5);
+  c->FinishBatchWrite(one, 5);
+  EXPECT_EQ(c->BatchSocket(), -1);  // Output queued: not idle.
+  c->FinishBatchWrite(two, -EAGAIN);
+  c->Send(Message::Request("add", json::array({1, 2}), "a"));
+  ASSERT_TRUE(loop.RunUntil([&] { return inbox.size() == 1; }, 10s));
+  EXPECT_EQ(inbox[0].result, 3);
+  EXPECT_EQ(server.received, (std::vector<std::string>{"one", "two", "add"}));
+  EXPECT_EQ(c->n_sent(), 3u);
+  EXPECT_GE(c->BatchSocket(), 0);  // Idle again.
+  c->FinishBatchWrite(one, -EPIPE);
+  EXPECT_FALSE(c->is_open());
+  EXPECT_EQ(c->BatchSocket(), -1);
+  ASSERT_TRUE(loop.RunUntil([&] { return !closed.ok(); }, 10s));
+  EXPECT_NE(closed.error().details().find("Broken pipe"), std::string::npos)
+      << closed.error().ToString();
 }
 
 TEST(ReconnectingSession, ConnectsWhenServerAppearsAndAfterLoss) {

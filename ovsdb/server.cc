@@ -322,17 +322,37 @@ void OvsdbServer::FinishBarrier() {
     if (db->file->ShouldCompact(now, options_.compaction)) CompactOne(name, *db, now);
   }
   barrier_ = false;
-  // Each client's held text goes out with one direct write from its own
-  // buffer, which keeps its capacity for the next round unless large.
+  ReleaseHeld();
+  FreeRetired();
+}
+
+void OvsdbServer::ReleaseHeld() {
+  // Each idle client's held text goes out from its own buffer in one
+  // batch (one io_uring submission for all of them where the kernel has
+  // it); a client that already has output queued gets it behind that.
   releasing_.swap(holding_);
+  batch_.clear();
+  batch_clients_.clear();
   for (Client* c : releasing_) {
     c->holding = false;
-    c->session->SendTextNow(c->held);
+    int fd = c->session->BatchSocket();
+    if (fd < 0) {
+      c->session->SendTextNow(c->held);
+      continue;
+    }
+    batch_.push_back(BatchWriter::Write{fd, c->held, 0});
+    batch_clients_.push_back(c);
+  }
+  writer_.WriteAll(batch_);
+  for (size_t i = 0; i < batch_.size(); ++i) {
+    batch_clients_[i]->session->FinishBatchWrite(batch_[i].text, batch_[i].result);
+  }
+  // Buffers keep their capacity for the next round unless large.
+  for (Client* c : releasing_) {
     c->held.clear();
     if (c->held.capacity() > kKeptHeldBytes) std::string().swap(c->held);
   }
   releasing_.clear();
-  FreeRetired();
 }
 
 void OvsdbServer::Retire(nlohmann::json&& tree) {

@@ -53,6 +53,7 @@
 #include "common/stream.h"
 #include "common/unixctl.h"
 #include "common/vlog.h"
+#include "ovsdb/batch_writer.h"
 #include "ovsdb/file.h"
 #include "ovsdb/monitor.h"
 
@@ -116,6 +117,8 @@ class OvsdbServer {
                  std::string_view tail);
   void BeginBarrier();
   void FinishBarrier();
+  // Writes every held client's output (FinishBarrier's last step).
+  void ReleaseHeld();
   // Keeps `tree` (a finished request or reply) until FinishBarrier's
   // writes are done, then FreeRetired() frees it.
   void Retire(nlohmann::json&& tree);
@@ -161,6 +164,9 @@ class OvsdbServer {
   bool barrier_ = false;                 // Commits await FinishBarrier().
   std::vector<Client*> holding_;         // Clients with held output.
   std::vector<Client*> releasing_;       // FinishBarrier's spare vector.
+  BatchWriter writer_;                   // Writes the held output.
+  std::vector<BatchWriter::Write> batch_;  // ReleaseHeld's writes...
+  std::vector<Client*> batch_clients_;   // ...and whose they are.
   std::vector<nlohmann::json> retired_;  // Request/reply trees freed after the writes.
   size_t retired_items_ = 0;              // Their top-level elements.
   std::thread reaper_;                   // Frees large retired_ batches.

@@ -135,6 +135,39 @@ TEST_F(ServerTest, OwnUpdateArrivesBeforeReply) {
   EXPECT_EQ(reply->id, 2);
 }
 
+// A monitoring client that reads nothing while its socket fills up (the
+// batched write takes a prefix, then nothing) does not hold up another
+// monitor, whose own update still precedes each reply; when it reads, it
+// gets every update, whole and in order.
+TEST_F(ServerTest, SlowMonitorDoesNotHoldUpOthers) {
+  json req = json::array({"OVN", "m", {{"Chassis", json::array({{{"columns", {"name"}}}})}}});
+  RawClient slow(sock());
+  RawClient fast(sock());
+  for (RawClient* c : {&slow, &fast}) {
+    ASSERT_TRUE(c->Request("monitor_cond", req, 1));
+    EXPECT_EQ(c->Reply(1)->result, json::object());
+  }
+  constexpr int kTxns = 300;  // 300 updates of 8 KiB: more than a socket holds.
+  for (int i = 0; i < kTxns; ++i) {
+    std::string name = std::to_string(i) + "-" + std::string(8192, 'x');
+    ASSERT_TRUE(fast.Request("transact", InsertChassis(name), 100 + i));
+    std::optional<Message> update = fast.Next();
+    ASSERT_TRUE(update.has_value());
+    ASSERT_EQ(update->method, "update2");
+    EXPECT_EQ(update->params[1]["Chassis"].begin().value()["insert"]["name"], name);
+    std::optional<Message> reply = fast.Next();
+    ASSERT_TRUE(reply.has_value());
+    ASSERT_EQ(reply->id, 100 + i);
+  }
+  for (int i = 0; i < kTxns; ++i) {
+    std::optional<Message> update = slow.Next();
+    ASSERT_TRUE(update.has_value()) << i;
+    ASSERT_EQ(update->method, "update2");
+    std::string name = update->params[1]["Chassis"].begin().value()["insert"]["name"];
+    ASSERT_EQ(name, std::to_string(i) + "-" + std::string(8192, 'x'));
+  }
+}
+
 // Monitors with the same request share one encoded update per commit:
 // each still gets its own monitor id (any JSON value), monitor_cond_since
 // gets update3 with the txn id, a monitor whose conditions changed stops

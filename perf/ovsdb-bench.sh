@@ -11,7 +11,12 @@
 #       durable false; N_DURABLE with "commit" durable:true; N_SEQ one at a time.
 #   (b) for M in MONITORS: M connections with monitor_cond on Logical_Router, a
 #       writer inserts one row, time until the first/median/last monitor has the
-#       update2; median over PROBES changes.
+#       update2; median over PROBES changes.  Driven by BUILD_DIR/bench-bin/
+#       ovsdb_fanout (perf/ovsdb_fanout.cc: one C++ reader thread polling the
+#       sockets with epoll without sleeping; FANOUT_ARGS adds its options,
+#       e.g. "--uring" or "--threads 2 --block"), or with FANOUT_CLIENT=py by
+#       ovsdb_bench_client.py (one Python epoll loop, about 2.5 us per
+#       socket: slower than our server at 1000 monitors).
 #   (c) ROWS Logical_Switch rows loaded PER_TXN per transaction, then one
 #       monitor_cond of that table: time to the whole reply, server VmRSS.
 # Server CPU (nanoseconds on the CPU from /proc/PID/task/*/schedstat, else
@@ -28,7 +33,7 @@
 # move to the less busy CPU, and every figure gets worse.
 #
 # Env: REPEAT=3 N_TXN=20000 WINDOW=256 N_DURABLE=2000 N_SEQ=5000 MONITORS="100 1000"
-#      PROBES=50 ROWS=100000 PER_TXN=5000 PIN=0 KEEP=1 (keep the temp dir)
+#      PROBES=50 FANOUT_CLIENT=cc|py FANOUT_ARGS= ROWS=100000 PER_TXN=5000 PIN=0 KEEP=1 (keep the temp dir)
 #      OVS_SERVER=/usr/sbin/ovsdb-server OVS_TOOL=/usr/bin/ovsdb-tool PY=/usr/bin/python3
 set -euo pipefail
 
@@ -48,6 +53,9 @@ PY=${PY:-/usr/bin/python3}
 OVS_SERVER=${OVS_SERVER:-/usr/sbin/ovsdb-server}
 OVS_TOOL=${OVS_TOOL:-/usr/bin/ovsdb-tool}
 PIN=${PIN:-0}
+FANOUT_CLIENT=${FANOUT_CLIENT:-cc}
+FANOUT_ARGS=${FANOUT_ARGS:-}
+FANOUT=$BUILD/bench-bin/ovsdb_fanout
 SERVER_PIN=()
 CLIENT_PIN=()
 if [[ $PIN == 1 ]] && (( $(nproc) >= 2 )) && command -v taskset >/dev/null; then
@@ -62,6 +70,9 @@ OVS="OVS 3.1"
 for f in "$BUILD/bin/ovsdb-server" "$BUILD/bin/ovsdb-tool" "$OVS_SERVER" "$OVS_TOOL" "$PY"; do
     [[ -x $f ]] || { echo "ovsdb-bench: missing executable $f" >&2; exit 1; }
 done
+if [[ $FANOUT_CLIENT == cc && ! -x $FANOUT ]]; then
+    echo "ovsdb-bench: missing $FANOUT (ninja -C $BUILD ovsdb_fanout, or FANOUT_CLIENT=py)" >&2; exit 1
+fi
 [[ -r $SCHEMA ]] || { echo "ovsdb-bench: missing $SCHEMA" >&2; exit 1; }
 
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/ovsdb-bench.XXXXXX")
@@ -107,6 +118,14 @@ client() {
     local label=$1; shift
     "${CLIENT_PIN[@]}" "$PY" "$CLIENT" "$1" "$SOCK" "$SERVER_PID" "${@:2}" | sed "s/^/$label\t/" >>"$RESULTS"
 }
+# fanout M: the fan-out case on the current server, by the chosen driver.
+fanout() {
+    local label=$1 m=$2
+    if [[ $FANOUT_CLIENT == py ]]; then client "$label" fanout "$m" "$PROBES"; return; fi
+    # shellcheck disable=SC2086  # FANOUT_ARGS is a list of options.
+    "${CLIENT_PIN[@]}" "$FANOUT" "$SOCK" "$SERVER_PID" "$m" "$PROBES" $FANOUT_ARGS |
+        sed "s/^/$label\t/" >>"$RESULTS"
+}
 
 # (a) and (b) alternate between the servers repeat by repeat, each on a fresh
 # server, so that a change in the machine's load hits both alike.
@@ -120,7 +139,7 @@ for rep in $(seq 1 "$REPEAT"); do
         stop_server
         for m in $MONITORS; do
             start_server "$label"
-            client "$label" fanout "$m" "$PROBES"
+            fanout "$label" "$m"
             stop_server
         done
     done
@@ -135,7 +154,7 @@ for label in "$SPATE" "$OVS"; do
 done
 
 echo
-echo "ovsdb-bench $(date -u +%FT%TZ), REPEAT=$REPEAT, PIN=$PIN, load: $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "ovsdb-bench $(date -u +%FT%TZ), REPEAT=$REPEAT, PIN=$PIN, FANOUT_CLIENT=$FANOUT_CLIENT${FANOUT_ARGS:+ FANOUT_ARGS=\"$FANOUT_ARGS\"}, load: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "$SPATE: $BUILD/bin/ovsdb-server; $OVS: $("$OVS_SERVER" --version | head -1)"
 echo "ratio > 1 means Spate is better (rate: Spate/OVS; time, CPU, memory: OVS/Spate)"
 "$PY" "$CLIENT" report "$RESULTS" "$SPATE" "$OVS"

@@ -13,6 +13,9 @@ label and prints the comparison table (medians over repeats).
 Subcommands (SOCK and PID identify the server under test):
   insert SOCK PID N WINDOW DURABLE TAG   N one-row insert transactions, WINDOW in flight
   fanout SOCK PID M PROBES               M monitor_cond clients, PROBES single-row changes
+                                         (ovsdb-bench.sh uses bench-bin/ovsdb_fanout, the
+                                         C++ driver, unless FANOUT_CLIENT=py: this one
+                                         Python loop reads ~2.5 us per socket)
   load SOCK PID ROWS PER_TXN             bulk-insert ROWS rows (untimed set-up)
   initial SOCK PID ROWS                  one monitor_cond of the loaded table
   report FILE LABEL_A LABEL_B            print the table from tagged result lines

@@ -61,6 +61,9 @@ class Transport {
   // cannot write synchronously (SSL) return 0 and leave `ec` clear, so the
   // caller falls back to AsyncWrite.  Sets `ec` on an I/O error.
   virtual size_t TryWrite(const char* data, size_t size, std::error_code& ec) = 0;
+  // The socket descriptor of a plain (unix or tcp) stream, for writes made
+  // beside the transport (Session::BatchSocket); -1 for SSL or when closed.
+  virtual int PlainSocket() = 0;
   // Closes the stream; pending operations complete with an error.
   virtual void Close() = 0;
 };
@@ -92,6 +95,13 @@ class StreamTransport final : public Transport {
       size_t n = stream_.write_some(asio::buffer(data, size), ec);
       if (ec == asio::error::would_block || ec == asio::error::try_again) ec.clear();
       return ec ? 0 : n;
+    }
+  }
+  int PlainSocket() override {
+    if constexpr (std::is_same_v<Stream, asio::ssl::stream<asio::ip::tcp::socket>>) {
+      return -1;
+    } else {
+      return stream_.is_open() ? stream_.native_handle() : -1;
     }
   }
   void Close() override {
