@@ -178,10 +178,11 @@ int Classifier::LookupBatch(const FlowKey* const* keys, int n, const Rule** resu
   if (ranking->snapshot_gen != snap->gen || ++ranking->n_batches >= kRerankBatches) {
     RebuildRanking(snap, ranking);
   }
-  for (int i = 0; i < n; ++i) results[i] = nullptr;
   uint32_t todo = n == 32 ? ~0u : (1u << n) - 1;
   uint64_t hashes[kMaxBatch];
   for (const Subtable* st : ranking->order) {
+    // (A third pass between these two, reading each slot to prefetch its
+    // entry, measured 4 % slower on 1000 megaflows in datapath_fwd.)
     for (uint32_t m = todo; m; m &= m - 1) {
       int i = std::countr_zero(m);
       hashes[i] = st->Hash(*keys[i]);
@@ -205,6 +206,9 @@ int Classifier::LookupBatch(const FlowKey* const* keys, int n, const Rule** resu
     ranking->hits[st->id()] += n_hits;
     if (!todo) break;
   }
+  // Every key either hit (results[i] set above) or is still in todo.  (A
+  // loop clearing results[] first compiled to `rep stos`.)
+  for (uint32_t m = todo; m; m &= m - 1) results[std::countr_zero(m)] = nullptr;
   return n - std::popcount(todo);
 }
 

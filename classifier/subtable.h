@@ -40,6 +40,9 @@ enum class TrieField : uint8_t { kNwSrc, kNwDst, kIpv6Src, kIpv6Dst };
 inline constexpr int kNumTries = 4;
 Field TrieFieldToField(TrieField t);
 
+// Alignment of an Entry's allocation (one cache line).
+inline constexpr size_t kEntryAlign = 64;
+
 // One distinct masked key of a subtable and its rules.
 struct Entry {
   uint64_t hash;                 // Full hash (before slot mixing).
@@ -146,7 +149,10 @@ class Subtable {
     }
   }
   // Readers: address of the first slot probed for `hash` (to prefetch).
-  const void* SlotAddress(uint64_t hash) const;
+  const void* SlotAddress(uint64_t hash) const {
+    const SlotTable::Array* a = table_.array();
+    return &a->slots[SlotTable::Index(MixHash(hash), a->mask)];
+  }
   // Readers: staged lookup with wildcard tracking: ORs into `wc` the mask
   // bits examined (stopping at the first stage index that misses).
   const Entry* FindStaged(const FlowKey& key, FlowKey* wc) const;

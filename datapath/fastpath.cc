@@ -68,6 +68,7 @@ struct FastPath::Counters {
 struct FastPath::Outputs {
   static constexpr int kMaxPorts = 16;  // Distinct ports before a flush.
   int n = 0;                            // Buckets in use.
+  int last = 0;                         // Bucket used last (a hint).
   uint32_t port[kMaxPorts] = {};        // Port of each bucket.
   PacketBatch batch[kMaxPorts];         // Packets of each bucket.
 };
@@ -78,6 +79,10 @@ struct FastPath::Work {
   Packet* pkts[PacketBatch::kMaxPackets] = {};      // The packets.
   uint32_t in_port[PacketBatch::kMaxPackets] = {};  // Their input ports.
   bool has_md[PacketBatch::kMaxPackets] = {};       // Tunnel metadata given.
+  bool clean[PacketBatch::kMaxPackets] = {};        // keys[i] is zero outside
+                                                    // the words the common
+                                                    // extraction writes
+                                                    // (ExtractFlowKeyReuse).
   cls::FlowKey md[PacketBatch::kMaxPackets];        // Tunnel metadata.
   cls::FlowKey keys[PacketBatch::kMaxPackets];      // Extracted keys.
   ExtractResult ext[PacketBatch::kMaxPackets];      // Header offsets.
@@ -290,14 +295,15 @@ void FastPath::ExtractAll(Work* w, bool use_emc, uint32_t* hashes) {
     Packet* p = w->pkts[i];
     // Constructed in place (no copy of a returned temporary: reloading it
     // stalled on store forwarding, 5 % of the PMD in perf).
-    ::new (static_cast<void*>(&w->ext[i]))
-        ExtractResult(ExtractFlowKey(p->data(), p->length(), w->in_port[i], &w->keys[i]));
+    ::new (static_cast<void*>(&w->ext[i])) ExtractResult(
+        ExtractFlowKeyReuse(p->data(), p->length(), w->in_port[i], &w->keys[i], &w->clean[i]));
     w->local[i] = -1;
     w->flows[i] = nullptr;
     bytes += p->packet_length();
     hashes[i] = 0;
     if (w->has_md[i]) {
       for (cls::Field f : kTunnelFields) w->keys[i].Set128(f, w->md[i].Get128(f));
+      w->clean[i] = false;
     } else if (use_emc) {
       hashes[i] = HashPlainKey(w->keys[i]);
       emc_.Prefetch(hashes[i]);
@@ -416,7 +422,20 @@ void FastPath::Execute(Work* w) {
 void FastPath::Output(uint32_t port, Packet* pkt) { SendTo(port, pkt); }
 
 // Queues `pkt` in the bucket of `port`; a full bucket is sent at once.
+// Consecutive packets mostly go to the bucket used last, which is
+// checked first.
 void FastPath::SendTo(uint32_t port, Packet* pkt) {
+  Outputs& o = *outputs_;
+  int b = o.last;
+  if (b >= o.n || o.port[b] != port) b = o.last = Bucket(port);
+  PacketBatch& batch = o.batch[b];
+  batch.pkts[batch.n_pkts++] = pkt;
+  if (batch.full()) FlushBucket(b);
+}
+
+// The bucket of `port`, opened (after a flush when all are in use) if
+// there is none.
+int FastPath::Bucket(uint32_t port) {
   Outputs& o = *outputs_;
   int b = 0;
   while (b < o.n && o.port[b] != port) ++b;
@@ -429,8 +448,7 @@ void FastPath::SendTo(uint32_t port, Packet* pkt) {
     o.batch[b].n_pkts = 0;
     o.n = b + 1;
   }
-  o.batch[b].Add(pkt);
-  if (o.batch[b].full()) FlushBucket(b);
+  return b;
 }
 
 void FastPath::FlushBucket(int b) {
