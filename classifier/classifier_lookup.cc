@@ -179,30 +179,21 @@ int Classifier::LookupBatch(const FlowKey* const* keys, int n, const Rule** resu
     RebuildRanking(snap, ranking);
   }
   uint32_t todo = n == 32 ? ~0u : (1u << n) - 1;
-  uint64_t hashes[kMaxBatch];
   for (const Subtable* st : ranking->order) {
-    // (A third pass between these two, reading each slot to prefetch its
-    // entry, measured 4 % slower on 1000 megaflows in datapath_fwd.)
-    for (uint32_t m = todo; m; m &= m - 1) {
-      int i = std::countr_zero(m);
-      hashes[i] = st->Hash(*keys[i]);
-      __builtin_prefetch(st->SlotAddress(hashes[i]));
-    }
     uint64_t n_hits = 0;
-    for (uint32_t m = todo; m; m &= m - 1) {
-      int i = std::countr_zero(m);
-      const Entry* e = st->FindWithHash(*keys[i], hashes[i]);
-      if (!e) continue;
+    uint32_t found = 0;
+    st->FindBatch(keys, todo, [&](int i, const Entry* e) {
       for (const Rule* r = e->rules.load(std::memory_order_acquire); r;
            r = r->next_.load(std::memory_order_acquire)) {
         if (r->VisibleIn(version)) {
           results[i] = r;
-          todo &= ~(1u << i);
+          found |= 1u << i;
           ++n_hits;
-          break;
+          return;
         }
       }
-    }
+    });
+    todo &= ~found;
     ranking->hits[st->id()] += n_hits;
     if (!todo) break;
   }
