@@ -1,5 +1,6 @@
 #include "datapath/fastpath.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cstring>
 #include <new>
@@ -230,11 +231,8 @@ bool FastPath::TrySimple(uint32_t in_port, PacketBatch* batch) {
   if (f == nullptr) return false;
   uint32_t n = batch->n_pkts;
   uint64_t bytes = 0;
-  for (uint32_t i = 0; i < n; ++i) {
-    Packet* p = batch->pkts[i];
-    bytes += p->packet_length();
-    SendTo(f->single_output, p);
-  }
+  for (uint32_t i = 0; i < n; ++i) bytes += batch->pkts[i]->packet_length();
+  SendBurst(f->single_output, batch->pkts, n);
   batch->n_pkts = 0;
   f->HitN(n, bytes, now_ns_);
   Counters& c = *counters_;
@@ -389,13 +387,25 @@ void FastPath::Upcall(Work* w, int i) {
 
 // Runs of packets of one megaflow update its counters once; a megaflow
 // whose actions are one output skips the action interpreter.
+// Packets of one-output megaflows are gathered while they go to the same
+// port and queued with one SendBurst (a SendTo per packet chained each
+// packet's bucket count through memory: 8 % of the PMD in perf); the
+// gathered ones are queued before any packet that runs actions, so every
+// port sees the packets in order.
 void FastPath::Execute(Work* w) {
   Megaflow* run = nullptr;
   uint64_t run_n = 0, run_bytes = 0;
+  uint32_t out_port = kNoSingleOutput, n_out = 0;
+  Packet* out[PacketBatch::kMaxPackets];
   for (uint32_t i = 0; i < w->n; ++i) {
     Packet* p = w->pkts[i];
     uint32_t len = p->packet_length();
     Megaflow* f = w->flows[i];
+    if (f == nullptr || f->single_output != out_port) {
+      SendBurst(out_port, out, n_out);
+      n_out = 0;
+      out_port = f != nullptr ? f->single_output : kNoSingleOutput;
+    }
     if (f == nullptr) {
       const XlateResult& r = w->locals[static_cast<size_t>(w->local[i])];
       for (FlowRule* rule : r.rules) rule->AddStats(1, len);
@@ -411,11 +421,12 @@ void FastPath::Execute(Work* w) {
     ++run_n;
     run_bytes += len;
     if (f->single_output != kNoSingleOutput) {
-      SendTo(f->single_output, p);
+      out[n_out++] = p;
     } else {
       ExecuteDpActions(f->actions, p, MakeFrameLayout(w->ext[i], w->keys[i]), this);
     }
   }
+  SendBurst(out_port, out, n_out);
   if (run != nullptr) run->HitN(run_n, run_bytes, now_ns_);
 }
 
@@ -431,6 +442,22 @@ void FastPath::SendTo(uint32_t port, Packet* pkt) {
   PacketBatch& batch = o.batch[b];
   batch.pkts[batch.n_pkts++] = pkt;
   if (batch.full()) FlushBucket(b);
+}
+
+// Queues pkts[0..n) for `port`, in order, as n SendTo calls would.
+void FastPath::SendBurst(uint32_t port, Packet* const* pkts, uint32_t n) {
+  Outputs& o = *outputs_;
+  while (n != 0) {
+    int b = o.last;
+    if (b >= o.n || o.port[b] != port) b = o.last = Bucket(port);
+    PacketBatch& batch = o.batch[b];
+    uint32_t k = std::min(n, PacketBatch::kMaxPackets - batch.n_pkts);
+    std::memcpy(&batch.pkts[batch.n_pkts], pkts, k * sizeof(Packet*));
+    batch.n_pkts += k;
+    pkts += k;
+    n -= k;
+    if (batch.full()) FlushBucket(b);
+  }
 }
 
 // The bucket of `port`, opened (after a flush when all are in use) if

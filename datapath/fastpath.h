@@ -194,6 +194,7 @@ class FastPath : public PacketHandler, private ExecSink {
   bool TrySimple(uint32_t in_port, PacketBatch* batch);
   void RefreshSimple();
   void SendTo(uint32_t port, Packet* pkt);
+  void SendBurst(uint32_t port, Packet* const* pkts, uint32_t n);
   int Bucket(uint32_t port);
   void RunBatch(uint32_t in_port, PacketBatch* batch);
   void Flush();
