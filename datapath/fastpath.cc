@@ -402,7 +402,7 @@ void FastPath::Execute(Work* w) {
     uint32_t len = p->packet_length();
     Megaflow* f = w->flows[i];
     if (f == nullptr || f->single_output != out_port) {
-      SendBurst(out_port, out, n_out);
+      if (n_out != 0) SendBurst(out_port, out, n_out);
       n_out = 0;
       out_port = f != nullptr ? f->single_output : kNoSingleOutput;
     }
@@ -426,7 +426,7 @@ void FastPath::Execute(Work* w) {
       ExecuteDpActions(f->actions, p, MakeFrameLayout(w->ext[i], w->keys[i]), this);
     }
   }
-  SendBurst(out_port, out, n_out);
+  if (n_out != 0) SendBurst(out_port, out, n_out);
   if (run != nullptr) run->HitN(run_n, run_bytes, now_ns_);
 }
 

@@ -376,67 +376,6 @@ const char* ExtractNoteName(ExtractNote note) {
 
 namespace {
 
-// The frames a virtual switch sees most: untagged Ethernet II, IPv4
-// without options and unfragmented, then a complete TCP or UDP header.
-// Reads every field first and then writes all 27 words once, zeros
-// included (the general pass clears the key with a 216-byte memset, which
-// GCC compiles to `rep stos`: half of ExtractFlowKey's time in perf, and
-// its field ORs are read-modify-writes of the key).  False, with `*key`
-// and `*result` untouched, for any other frame; the general pass then
-// handles it.  Both produce the same key and result (flow_extract_test
-// and the fuzz target compare them).
-// With kZeroRest false the caller guarantees that every word this pass
-// does not write is zero already, and only six words are stored.
-template <bool kZeroRest>
-bool ExtractCommon(const uint8_t* frame, size_t len, uint32_t in_port, FlowKey* key,
-                   ExtractResult* result) {
-  constexpr size_t kL4 = kEthHeaderLen + kIpv4HeaderLen;
-  if (len < kL4 + 8 || Be16(frame + 12) != cls::kEthTypeIp) return false;
-  const uint8_t* ip = frame + kEthHeaderLen;
-  size_t total = Be16(ip + 2);
-  size_t left = len - kEthHeaderLen;
-  if ((ip[0] & 0x0f) != 5 || total > left || total < kIpv4HeaderLen ||
-      left - total > kMaxL2Pad || (Be16(ip + 6) & 0x3fff) != 0) {
-    return false;
-  }
-  const uint8_t* l4 = frame + kL4;
-  size_t l4_len = total - kIpv4HeaderLen;
-  uint8_t proto = ip[9];
-  uint64_t tcp_flags = 0;
-  if (proto == kProtoTcp) {
-    size_t offset = size_t{l4[12]} >> 4 << 2;
-    if (l4_len < 20 || offset < 20 || offset > l4_len) return false;
-    tcp_flags = Be16(l4 + 12) & 0x0fff;
-  } else if (proto != kProtoUdp || l4_len < 8) {
-    return false;
-  }
-  uint64_t w14 = Be64(frame) & ~uint64_t{0xffff};  // dl_dst, no VLAN.
-  uint64_t w15 = (Be64(frame + 6) & ~uint64_t{0xffff}) | cls::kEthTypeIp;
-  uint64_t w16 = uint64_t{Be32(ip + 12)} << kNwSrc.shift | Be32(ip + 16);
-  uint64_t w21 = uint64_t{proto} << kNwProto.shift | uint64_t{ip[1]} << kNwTos.shift |
-                 uint64_t{ip[8]} << kNwTtl.shift;
-  uint64_t w22 = uint64_t{Be16(l4)} << kTpSrc.shift | uint64_t{Be16(l4 + 2)} << kTpDst.shift |
-                 tcp_flags << kTcpFlags.shift;
-  uint64_t* w = key->w;
-  w[0] = in_port;  // in_port: bits 0..31 of word 0; metadata above it is 0.
-  w[kDlDst.word] = w14;
-  w[kDlType.word] = w15;
-  w[kNwSrc.word] = w16;
-  w[kNwProto.word] = w21;
-  w[kTpSrc.word] = w22;
-  if constexpr (kZeroRest) {
-    FlowKey::ZeroWords<1, kDlDst.word>(w);
-    FlowKey::ZeroWords<kWordIpv6Src, kNwProto.word>(w);
-    FlowKey::ZeroWords<kTpSrc.word + 1, cls::kFlowWords>(w);
-  }
-  result->note = ExtractNote::kNone;
-  result->offsets = HeaderOffsets{};
-  result->offsets.l3 = static_cast<uint32_t>(kEthHeaderLen);
-  result->offsets.l4 = static_cast<uint32_t>(kL4);
-  result->offsets.l3_end = static_cast<uint32_t>(kEthHeaderLen + total);
-  return true;
-}
-
 // The general pass into `*result` (which holds a default ExtractResult).
 void ExtractGeneric(const uint8_t* frame, size_t len, uint32_t in_port, FlowKey* key,
                     ExtractResult* result) {
@@ -464,19 +403,16 @@ void ExtractGeneric(const uint8_t* frame, size_t len, uint32_t in_port, FlowKey*
 ExtractResult ExtractFlowKey(const uint8_t* frame, size_t len, uint32_t in_port,
                              cls::FlowKey* key) {
   ExtractResult result;
-  if (!ExtractCommon<true>(frame, len, in_port, key, &result)) {
+  if (!extract_internal::ExtractCommon<true>(frame, len, in_port, key, &result)) {
     ExtractGeneric(frame, len, in_port, key, &result);
   }
   return result;
 }
 
-ExtractResult ExtractFlowKeyReuse(const uint8_t* frame, size_t len, uint32_t in_port,
-                                  cls::FlowKey* key, bool* clean) {
-  ExtractResult result;
-  *clean = *clean ? ExtractCommon<false>(frame, len, in_port, key, &result)
-                  : ExtractCommon<true>(frame, len, in_port, key, &result);
-  if (!*clean) ExtractGeneric(frame, len, in_port, key, &result);
-  return result;
+void ExtractFlowKeyGenericInto(const uint8_t* frame, size_t len, uint32_t in_port,
+                               cls::FlowKey* key, ExtractResult* result) {
+  *result = ExtractResult{};
+  ExtractGeneric(frame, len, in_port, key, result);
 }
 
 ExtractResult ExtractFlowKeyGeneric(const uint8_t* frame, size_t len, uint32_t in_port,
