@@ -160,8 +160,9 @@ inline bool ExtractCommon(const uint8_t* frame, size_t len, uint32_t in_port,
   uint8_t proto = ip[9];
   uint64_t tcp_flags = 0;
   if (proto == 6) {  // TCP
+    if (l4_len < 20) return false;  // (total <= len - 14: l4[0..19] exist.)
     size_t offset = size_t{l4[12]} >> 4 << 2;
-    if (l4_len < 20 || offset < 20 || offset > l4_len) return false;
+    if (offset < 20 || offset > l4_len) return false;
     tcp_flags = Be16(l4 + 12) & 0x0fff;
   } else if (proto != 17 || l4_len < 8) {  // UDP
     return false;
