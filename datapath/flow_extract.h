@@ -136,8 +136,10 @@ inline uint64_t Be64(const uint8_t* p) {
 // 216-byte memset, which GCC compiles to `rep stos`: half of extraction's
 // time in perf, and its field ORs are read-modify-writes of the key).
 // With kZeroRest false the caller guarantees that every word this pass
-// does not write is zero already, and only six words are stored.  False,
-// with `*key` and `*result` untouched, for any other frame.  Word layout
+// does not write is zero already, and only six words are stored.
+// `*result` must hold a default ExtractResult (note kNone, no offsets):
+// only the three offsets found are stored.  False, with `*key` and
+// `*result` untouched, for any other frame.  Word layout
 // (classifier/flow.h): 0 in_port; 14 dl_dst << 16 | vlan_tci; 15 dl_src
 // << 16 | dl_type; 16 nw_src << 32 | nw_dst; 21 proto << 56 | tos << 48 |
 // ttl << 40 | frag << 32 | ipv6_label; 22 tp_src << 48 | tp_dst << 32 |
@@ -179,8 +181,6 @@ inline bool ExtractCommon(const uint8_t* frame, size_t len, uint32_t in_port,
     cls::FlowKey::ZeroWords<17, 21>(w);
     cls::FlowKey::ZeroWords<23, cls::kFlowWords>(w);
   }
-  result->note = ExtractNote::kNone;
-  result->offsets = HeaderOffsets{};
   result->offsets.l3 = static_cast<uint32_t>(kEth);
   result->offsets.l4 = static_cast<uint32_t>(kL4);
   result->offsets.l3_end = static_cast<uint32_t>(kEth + total);
