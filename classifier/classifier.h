@@ -110,12 +110,15 @@ class Rule {
   friend class Classifier;
   Rule() = default;
 
+  // What a lookup reads comes first: an entry of two words (40 bytes) in
+  // its 64-byte aligned block (subtable.h) then holds the first rule's
+  // versions and payload in the same cache line.
+  Version add_version_ = 0;                    // First visible version.
+  std::atomic<Version> remove_version_{kVersionNever};  // First invisible.
+  uint64_t payload_ = 0;                       // Caller's opaque value.
   int32_t priority_ = 0;                       // Priority; higher wins.
   uint32_t n_conj_ = 0;                        // Entries in conj_.
   uint64_t seq_ = 0;                           // Insertion sequence.
-  uint64_t payload_ = 0;                       // Caller's opaque value.
-  Version add_version_ = 0;                    // First visible version.
-  std::atomic<Version> remove_version_{kVersionNever};  // First invisible.
   std::atomic<Rule*> next_{nullptr};           // Next in entry (lower rank).
   Entry* entry_ = nullptr;                     // Where it is linked.
   bool in_block_ = false;                      // Allocated with entry_

@@ -178,33 +178,28 @@ int Classifier::LookupBatch(const FlowKey* const* keys, int n, const Rule** resu
   if (ranking->snapshot_gen != snap->gen || ++ranking->n_batches >= kRerankBatches) {
     RebuildRanking(snap, ranking);
   }
-  for (int i = 0; i < n; ++i) results[i] = nullptr;
   uint32_t todo = n == 32 ? ~0u : (1u << n) - 1;
-  uint64_t hashes[kMaxBatch];
   for (const Subtable* st : ranking->order) {
-    for (uint32_t m = todo; m; m &= m - 1) {
-      int i = std::countr_zero(m);
-      hashes[i] = st->Hash(*keys[i]);
-      __builtin_prefetch(st->SlotAddress(hashes[i]));
-    }
     uint64_t n_hits = 0;
-    for (uint32_t m = todo; m; m &= m - 1) {
-      int i = std::countr_zero(m);
-      const Entry* e = st->FindWithHash(*keys[i], hashes[i]);
-      if (!e) continue;
+    uint32_t found = 0;
+    st->FindBatch(keys, todo, [&](int i, const Entry* e) {
       for (const Rule* r = e->rules.load(std::memory_order_acquire); r;
            r = r->next_.load(std::memory_order_acquire)) {
         if (r->VisibleIn(version)) {
           results[i] = r;
-          todo &= ~(1u << i);
+          found |= 1u << i;
           ++n_hits;
-          break;
+          return;
         }
       }
-    }
+    });
+    todo &= ~found;
     ranking->hits[st->id()] += n_hits;
     if (!todo) break;
   }
+  // Every key either hit (results[i] set above) or is still in todo.  (A
+  // loop clearing results[] first compiled to `rep stos`.)
+  for (uint32_t m = todo; m; m &= m - 1) results[std::countr_zero(m)] = nullptr;
   return n - std::popcount(todo);
 }
 

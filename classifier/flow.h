@@ -34,6 +34,7 @@
 #include <cstring>
 #include <string>
 #include <string_view>
+#include <utility>
 
 namespace spate::cls {
 
@@ -102,7 +103,18 @@ struct FlowKey {
   U128 Get128(Field f) const;
   void Set128(Field f, U128 value);
 
-  void Clear() { std::memset(w, 0, sizeof w); }
+  // Zeroes every word.  Written as 27 separate stores, which GCC merges
+  // into vector stores: a 216-byte memset compiles to `rep stos`, whose
+  // start-up cost was half of the datapath's flow extraction in perf.
+  void Clear() { ZeroWords<0, kFlowWords>(w); }
+  // Zeroes words [Begin, End) of `words` with straight-line stores (see
+  // Clear()).
+  template <int Begin, int End>
+  static void ZeroWords(uint64_t* words) {
+    [words]<size_t... I>(std::index_sequence<I...>) {
+      ((words[Begin + static_cast<int>(I)] = 0), ...);
+    }(std::make_index_sequence<End - Begin>());
+  }
   bool operator==(const FlowKey& o) const {
     return std::memcmp(w, o.w, sizeof w) == 0;
   }

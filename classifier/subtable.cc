@@ -42,7 +42,11 @@ Field TrieFieldToField(TrieField t) {
 Entry* Entry::Create(int n_words, size_t suffix_bytes) {
   size_t size = sizeof(Entry) + sizeof(uint64_t) * (n_words > 1 ? n_words - 1 : 0);
   static_assert(sizeof(Entry) % 8 == 0);
-  char* mem = static_cast<char*>(::operator new(size + suffix_bytes));
+  // Cache-line aligned, so that a lookup of a small entry (up to two
+  // words) finds the values, the first rule's versions and its payload in
+  // one line (see the order of Rule's members).
+  char* mem = static_cast<char*>(
+      ::operator new(size + suffix_bytes, std::align_val_t{kEntryAlign}));
   Entry* e = new (mem) Entry;
   e->suffix_offset = suffix_bytes ? static_cast<uint32_t>(size) : 0;
   e->hash = 0;
@@ -53,7 +57,7 @@ Entry* Entry::Create(int n_words, size_t suffix_bytes) {
 
 void Entry::Destroy(Entry* e) {
   e->~Entry();
-  ::operator delete(e);
+  ::operator delete(e, std::align_val_t{kEntryAlign});
 }
 
 // ---- SlotTable ---------------------------------------------------------------
@@ -198,11 +202,6 @@ size_t Subtable::bytes() const {
   size_t b = sizeof(*this) + table_.bytes();
   for (int i = 0; i < n_checkpoints_; ++i) b += stage_index_[i]->bytes();
   return b;
-}
-
-const void* Subtable::SlotAddress(uint64_t hash) const {
-  const SlotTable::Array* a = table_.array();
-  return &a->slots[SlotTable::Index(MixHash(hash), a->mask)];
 }
 
 const Entry* Subtable::FindStaged(const FlowKey& key, FlowKey* wc) const {

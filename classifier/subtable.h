@@ -40,6 +40,9 @@ enum class TrieField : uint8_t { kNwSrc, kNwDst, kIpv6Src, kIpv6Dst };
 inline constexpr int kNumTries = 4;
 Field TrieFieldToField(TrieField t);
 
+// Alignment of an Entry's allocation (one cache line).
+inline constexpr size_t kEntryAlign = 64;
+
 // One distinct masked key of a subtable and its rules.
 struct Entry {
   uint64_t hash;                 // Full hash (before slot mixing).
@@ -133,20 +136,31 @@ class Subtable {
   uint64_t Hash(const FlowKey& key) const { return StageHash(key, n_words_, 0, 0); }
   // Readers: the entry matching `key` given Hash(key).
   const Entry* FindWithHash(const FlowKey& key, uint64_t hash) const {
-    const SlotTable::Array* a = table_.array();
-    uint64_t mixed = MixHash(hash);
-    uint64_t tag = mixed & ~kSlotPtrMask;
-    for (uint64_t j = SlotTable::Index(mixed, a->mask);; j = (j + 1) & a->mask) {
-      uint64_t v = a->slots[j].load(std::memory_order_acquire);
-      if (v == SlotTable::kEmpty) return nullptr;
-      if ((v & ~kSlotPtrMask) != tag || v == SlotTable::kTombstone) continue;
-      const Entry* e = reinterpret_cast<const Entry*>(
-          static_cast<uintptr_t>(v & kSlotPtrMask));
-      if (e->hash == hash && EntryEquals(e, key)) return e;
+    return Probe(table_.array(), hash, MixHash(hash),
+                 [&](const Entry* e) { return EntryEquals(e, key); });
+  }
+  // Readers: for each key i whose bit is set in `todo` (keys[i], i < 32)
+  // and has an entry here, calls on_entry(i, entry).  Two passes (hash
+  // every key and prefetch its slot, then probe), each hash computed once,
+  // and masks of 1-6 words handled by code unrolled for that width
+  // (Classifier::LookupBatch's megaflow probes).
+  template <typename OnEntry>
+  void FindBatch(const FlowKey* const* keys, uint32_t todo, OnEntry&& on_entry) const {
+    switch (n_words_) {
+      case 1: FindBatchN<1>(keys, todo, on_entry); break;
+      case 2: FindBatchN<2>(keys, todo, on_entry); break;
+      case 3: FindBatchN<3>(keys, todo, on_entry); break;
+      case 4: FindBatchN<4>(keys, todo, on_entry); break;
+      case 5: FindBatchN<5>(keys, todo, on_entry); break;
+      case 6: FindBatchN<6>(keys, todo, on_entry); break;
+      default: FindBatchN<0>(keys, todo, on_entry); break;
     }
   }
   // Readers: address of the first slot probed for `hash` (to prefetch).
-  const void* SlotAddress(uint64_t hash) const;
+  const void* SlotAddress(uint64_t hash) const {
+    const SlotTable::Array* a = table_.array();
+    return &a->slots[SlotTable::Index(MixHash(hash), a->mask)];
+  }
   // Readers: staged lookup with wildcard tracking: ORs into `wc` the mask
   // bits examined (stopping at the first stage index that misses).
   const Entry* FindStaged(const FlowKey& key, FlowKey* wc) const;
@@ -177,6 +191,61 @@ class Subtable {
       h += word_mul_[i] * (key.w[word_[i]] & word_mask_[i]);
     }
     return h;
+  }
+  // FindBatch for a mask of kWords words (0: any number).  With kWords >
+  // 0 the word indexes, masks and multipliers are copied into locals so
+  // that the unrolled loops keep them in registers (stores by on_entry
+  // could otherwise alias the byte array word_ and force reloads).  (A
+  // third pass between the two, reading each slot to prefetch its entry,
+  // measured 4 % slower on 1000 megaflows in datapath_fwd.)
+  template <int kWords, typename OnEntry>
+  void FindBatchN(const FlowKey* const* keys, uint32_t todo, OnEntry& on_entry) const {
+    constexpr int kMax = kWords > 0 ? kWords : 1;
+    const int n = kWords > 0 ? kWords : n_words_;
+    uint8_t local_word[kMax];
+    uint64_t local_mask[kMax], local_mul[kMax];
+    for (int w = 0; w < kWords; ++w) {
+      local_word[w] = word_[w];
+      local_mask[w] = word_mask_[w];
+      local_mul[w] = word_mul_[w];
+    }
+    const uint8_t* word = kWords > 0 ? local_word : word_;
+    const uint64_t* mask = kWords > 0 ? local_mask : word_mask_;
+    const uint64_t* mul = kWords > 0 ? local_mul : word_mul_;
+    const SlotTable::Array* a = table_.array();
+    uint64_t hashes[32], mixed[32];
+    for (uint32_t m = todo; m; m &= m - 1) {
+      int i = __builtin_ctz(m);
+      uint64_t h = 0;
+      for (int w = 0; w < n; ++w) h += mul[w] * (keys[i]->w[word[w]] & mask[w]);
+      hashes[i] = h;
+      mixed[i] = MixHash(h);
+      __builtin_prefetch(&a->slots[SlotTable::Index(mixed[i], a->mask)]);
+    }
+    for (uint32_t m = todo; m; m &= m - 1) {
+      int i = __builtin_ctz(m);
+      const FlowKey& key = *keys[i];
+      const Entry* e = Probe(a, hashes[i], mixed[i], [&](const Entry* c) {
+        uint64_t diff = 0;
+        for (int w = 0; w < n; ++w) diff |= (key.w[word[w]] & mask[w]) ^ c->values[w];
+        return diff == 0;
+      });
+      if (e) on_entry(i, e);
+    }
+  }
+  // The entry of `key` with full hash `hash` and mixed hash `mixed` in
+  // slot array `a`, comparing values with `equals(entry)`.
+  template <typename Equals>
+  static const Entry* Probe(const SlotTable::Array* a, uint64_t hash, uint64_t mixed,
+                            const Equals& equals) {
+    uint64_t tag = mixed & ~kSlotPtrMask;
+    for (uint64_t j = SlotTable::Index(mixed, a->mask);; j = (j + 1) & a->mask) {
+      uint64_t v = a->slots[j].load(std::memory_order_acquire);
+      if (v == SlotTable::kEmpty) return nullptr;
+      if ((v & ~kSlotPtrMask) != tag || v == SlotTable::kTombstone) continue;
+      const Entry* e = reinterpret_cast<const Entry*>(static_cast<uintptr_t>(v & kSlotPtrMask));
+      if (e->hash == hash && equals(e)) return e;
+    }
   }
   bool EntryEquals(const Entry* e, const FlowKey& key) const {
     uint64_t diff = 0;

@@ -1,6 +1,7 @@
 // Fuzz target for flow key extraction: any byte string must extract
 // without reading out of bounds (ASan checks the exact-size input buffer),
-// deterministically, with header offsets inside the frame and in order.
+// deterministically, with header offsets inside the frame and in order,
+// and the specialised pass must agree with the general one.
 #include <cstdint>
 #include <cstdlib>
 #include <vector>
@@ -38,5 +39,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   spate::cls::FlowKey again;
   ExtractResult r2 = ExtractFlowKey(p, size, 7, &again);
   Check(again == key && r2.note == r.note);
+  // The specialised pass and the general pass agree on every input.
+  spate::cls::FlowKey general;
+  ExtractResult r3 = spate::datapath::ExtractFlowKeyGeneric(p, size, 7, &general);
+  Check(general == key && r3.note == r.note);
+  Check(r3.offsets.l3 == o.l3 && r3.offsets.l4 == o.l4 && r3.offsets.l3_end == o.l3_end);
+  Check(r3.offsets.n_vlans == o.n_vlans && r3.offsets.vlan[0] == o.vlan[0] &&
+        r3.offsets.vlan[1] == o.vlan[1]);
   return 0;
 }
