@@ -204,6 +204,10 @@ class TunnelManager final : public TunnelHook {
   DropReason Pop(uint32_t tunnel_port, Packet* pkt, cls::FlowKey* md) override;
   void PushTo(const TunnelPushParams& params, Packet* pkt, ExecSink* sink) override;
   void PopTo(uint32_t tunnel_port, Packet* pkt, ExecSink* sink) override;
+  void PushBatch(const TunnelPushParams& params, Packet* const* pkts, uint32_t n,
+                 ExecSink* sink) override;
+  void PopBatch(uint32_t tunnel_port, Packet* const* pkts, uint32_t n, ExecSink* sink) override;
+  uint32_t PopEarly(uint32_t in_port, Packet** pkts, uint32_t n, ExecSink* sink) override;
   void Control(uint32_t in_port, Packet* pkt, ExecSink* sink) override;
 
  private:
@@ -230,9 +234,16 @@ class TunnelManager final : public TunnelHook {
                const tunnels::IpAddr& next_hop, ExecSink* sink) const;
   bool EncapOne(const TunnelPushParams& params, Packet* pkt, ExecSink* sink,
                 uint32_t* out_port);
+  const Template* ResolveTemplate(ThreadState& ts, const TunnelPushParams& params,
+                                  ExecSink* sink);
+  bool EncapWith(ThreadState& ts, const Template& t, const TunnelPushParams& params,
+                 Packet* pkt, ExecSink* sink, uint32_t* out_port);
   void EncapSegments(const Template& t, const tunnels::EncapParams& params, Packet* pkt,
                      ExecSink* sink);
   DropReason DecapOne(Packet* pkt, cls::FlowKey* md, bool* held);
+  tunnels::DecapContext MakeDecapContext(const ThreadState& ts) const;
+  DropReason DecapWith(ThreadState& ts, const tunnels::DecapContext& ctx, Packet* pkt,
+                       cls::FlowKey* md, uint32_t* port, bool* held);
   static uint32_t SelectPort(const Config& c, const tunnels::TunnelMetadata& m);
   void HandleArp(const UnderlayInfo& u, Packet* pkt, ExecSink* sink);
   void HandleNd(const UnderlayInfo& u, Packet* pkt, ExecSink* sink);
