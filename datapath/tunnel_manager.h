@@ -236,8 +236,8 @@ class TunnelManager final : public TunnelHook {
                 uint32_t* out_port);
   const Template* ResolveTemplate(ThreadState& ts, const TunnelPushParams& params,
                                   ExecSink* sink);
-  bool EncapWith(ThreadState& ts, const Template& t, const TunnelPushParams& params,
-                 Packet* pkt, ExecSink* sink, uint32_t* out_port);
+  bool EncapWith(ThreadState& ts, const Template& t, tunnels::EncapParams& ep, Packet* pkt,
+                 ExecSink* sink, uint32_t* out_port);
   void EncapSegments(const Template& t, const tunnels::EncapParams& params, Packet* pkt,
                      ExecSink* sink);
   DropReason DecapOne(Packet* pkt, cls::FlowKey* md, bool* held);

@@ -349,9 +349,13 @@ void TunnelManager::PushBatch(const TunnelPushParams& params, Packet* const* pkt
                               ExecSink* sink) {
   ThreadState& ts = State();
   const Template* t = ResolveTemplate(ts, params, sink);
+  uint8_t opt[8];
+  tunnels::EncapParams ep;  // The per-packet fields are filled by EncapWith.
+  ep.tun_id = params.tun_id;
+  ep.geneve_options = {opt, GeneveOption(params, opt)};
   for (uint32_t i = 0; i < n; ++i) {
     uint32_t out = 0;
-    if (t != nullptr && EncapWith(ts, *t, params, pkts[i], sink, &out)) {
+    if (t != nullptr && EncapWith(ts, *t, ep, pkts[i], sink, &out)) {
       if (out != 0) sink->Output(out, pkts[i]);
     } else {
       if (t == nullptr && i != 0) Count(ts.last_error);  // Counted once per packet.
@@ -367,7 +371,11 @@ bool TunnelManager::EncapOne(const TunnelPushParams& params, Packet* pkt, ExecSi
                              uint32_t* out_port) {
   ThreadState& ts = State();
   const Template* t = ResolveTemplate(ts, params, sink);
-  return t != nullptr && EncapWith(ts, *t, params, pkt, sink, out_port);
+  uint8_t opt[8];
+  tunnels::EncapParams ep;
+  ep.tun_id = params.tun_id;
+  ep.geneve_options = {opt, GeneveOption(params, opt)};
+  return t != nullptr && EncapWith(ts, *t, ep, pkt, sink, out_port);
 }
 
 // The template for `params` (port, remote), built when missing; nullptr
@@ -399,18 +407,15 @@ const TunnelManager::Template* TunnelManager::ResolveTemplate(ThreadState& ts,
   return t;
 }
 
-// Encapsulates `pkt` with template `t` (see EncapOne for the result).
-bool TunnelManager::EncapWith(ThreadState& ts, const Template& t, const TunnelPushParams& params,
+// Encapsulates `pkt` with template `t` and `ep` (tun_id and options; the
+// flow hash and STT frame id are set here); see EncapOne for the result.
+bool TunnelManager::EncapWith(ThreadState& ts, const Template& t, tunnels::EncapParams& ep,
                               Packet* pkt, ExecSink* sink, uint32_t* out_port) {
   if (!pkt->is_contiguous()) {
     Count(TunnelError::kNonContiguous);
     return false;
   }
-  uint8_t opt[8];
-  tunnels::EncapParams ep;
   ep.flow_hash = tunnels::InnerFlowHash({pkt->data(), pkt->length()});
-  ep.tun_id = params.tun_id;
-  ep.geneve_options = {opt, GeneveOption(params, opt)};
   if (t.tmpl.type == tunnels::TunnelType::kStt) {
     ep.stt_frame_id = ts.thread_index << 24 | (ts.next_frame++ & 0xffffff);
     if (sink != nullptr && tunnels::SttSegmentCount(t.tmpl, pkt->length(), t.mtu) != 1) {
