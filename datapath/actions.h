@@ -192,6 +192,10 @@ class ExecSink {
   virtual ~ExecSink() = default;
   // Takes `pkt` for transmission on datapath port `port`.
   virtual void Output(uint32_t port, Packet* pkt) = 0;
+  // Output for each of pkts[0..n), in order.
+  virtual void OutputBatch(uint32_t port, Packet* const* pkts, uint32_t n) {
+    for (uint32_t i = 0; i < n; ++i) Output(port, pkts[i]);
+  }
   // A copy of `pkt` (contiguous, same data), or nullptr when out of buffers.
   virtual Packet* Clone(const Packet* pkt) = 0;
   // Takes `pkt` and frees it, counting `why`.  `pkt` is nullptr for a copy

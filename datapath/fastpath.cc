@@ -284,11 +284,8 @@ bool FastPath::TrySimple(uint32_t in_port, PacketBatch* batch) {
     const DpAction& a = f->actions.acts[0];
     shared_->tunnels->PushBatch(f->actions.tunnels[a.aux], batch->pkts, n, this);
   } else {
-    for (uint32_t i = 0; i < n; ++i) {
-      Packet* p = batch->pkts[i];
-      bytes += p->packet_length();
-      SendTo(f->single_output, p);
-    }
+    for (uint32_t i = 0; i < n; ++i) bytes += batch->pkts[i]->packet_length();
+    OutputBatch(f->single_output, batch->pkts, n);
   }
   batch->n_pkts = 0;
   f->HitN(n, bytes, now_ns_);
@@ -507,6 +504,20 @@ void FastPath::Execute(Work* w) {
 }
 
 void FastPath::Output(uint32_t port, Packet* pkt) { SendTo(port, pkt); }
+
+// SendTo for a run of packets: the bucket is found once.
+void FastPath::OutputBatch(uint32_t port, Packet* const* pkts, uint32_t n) {
+  Outputs& o = *outputs_;
+  uint32_t i = 0;
+  while (i < n) {
+    SendTo(port, pkts[i++]);  // Finds or makes the bucket (may flush).
+    int b = 0;
+    while (o.port[b] != port) ++b;
+    PacketBatch& batch = o.batch[b];
+    while (i < n && !batch.full()) batch.Add(pkts[i++]);
+    if (batch.full()) FlushBucket(b);
+  }
+}
 
 // Queues `pkt` in the bucket of `port`; a full bucket is sent at once.
 void FastPath::SendTo(uint32_t port, Packet* pkt) {

@@ -220,6 +220,7 @@ class FastPath : public PacketHandler, private ExecSink {
 
   // ExecSink.
   void Output(uint32_t port, Packet* pkt) override;
+  void OutputBatch(uint32_t port, Packet* const* pkts, uint32_t n) override;
   Packet* Clone(const Packet* pkt) override;
   void Drop(Packet* pkt, DropReason why) override;
   void Recirculate(Packet* pkt, uint32_t in_port, const cls::FlowKey& md) override;

@@ -31,6 +31,15 @@
 //     exact matches win.  The packet is then processed again as received
 //     on that port with tun_id, tun_src/dst or tun_ipv6_src/dst and the
 //     first Geneve option (class, type, 4-byte value) in its key.
+//   * Batches (PushBatch, PopBatch, PopEarly): the fast path hands over a
+//     run of packets of one megaflow, so the thread state, the tunnel
+//     port and the template are looked up once per batch.  PopEarly takes
+//     valid tunnel traffic off an underlay port's batch before the fast
+//     path extracts any key: MatchUnderlay runs before every OpenFlow
+//     table, so such a packet's translation can only be this pop.  It
+//     takes only packets that Decap accepts whole without reassembly and
+//     that some tunnel port selects; the rest (malformed traffic, STT
+//     segments) goes the usual way, which counts the drops.
 //   * ARP and ND (MatchUnderlay + Control): ARP requests for a local
 //     address are answered from the underlay port's MAC, NS likewise with
 //     an NA; the sender's mapping is learned.  ARP replies and NAs sent to

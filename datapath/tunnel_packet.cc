@@ -353,15 +353,26 @@ void TunnelManager::PushBatch(const TunnelPushParams& params, Packet* const* pkt
   tunnels::EncapParams ep;  // The per-packet fields are filled by EncapWith.
   ep.tun_id = params.tun_id;
   ep.geneve_options = {opt, GeneveOption(params, opt)};
+  // Encapsulated packets leave in runs per underlay port (one per batch
+  // but for STT segments): one OutputBatch instead of an Output each.
+  Packet* run[PacketBatch::kMaxPackets];
+  uint32_t n_run = 0, run_port = 0;
   for (uint32_t i = 0; i < n; ++i) {
     uint32_t out = 0;
     if (t != nullptr && EncapWith(ts, *t, ep, pkts[i], sink, &out)) {
-      if (out != 0) sink->Output(out, pkts[i]);
+      if (out == 0) continue;  // Sent as STT segments.
+      if (n_run == PacketBatch::kMaxPackets || (n_run != 0 && out != run_port)) {
+        sink->OutputBatch(run_port, run, n_run);
+        n_run = 0;
+      }
+      run_port = out;
+      run[n_run++] = pkts[i];
     } else {
       if (t == nullptr && i != 0) Count(ts.last_error);  // Counted once per packet.
       sink->Drop(pkts[i], DropReason::kTunnelPushFailed);
     }
   }
+  if (n_run != 0) sink->OutputBatch(run_port, run, n_run);
 }
 
 // Encapsulates `pkt`.  True with *out_port set: send it there; true with
