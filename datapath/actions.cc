@@ -85,6 +85,16 @@ void TunnelHook::PopTo(uint32_t tunnel_port, Packet* pkt, ExecSink* sink) {
   }
 }
 
+void TunnelHook::PushBatch(const TunnelPushParams& params, Packet* const* pkts, uint32_t n,
+                           ExecSink* sink) {
+  for (uint32_t i = 0; i < n; ++i) PushTo(params, pkts[i], sink);
+}
+
+void TunnelHook::PopBatch(uint32_t tunnel_port, Packet* const* pkts, uint32_t n,
+                          ExecSink* sink) {
+  for (uint32_t i = 0; i < n; ++i) PopTo(tunnel_port, pkts[i], sink);
+}
+
 void TunnelHook::Control(uint32_t /*in_port*/, Packet* pkt, ExecSink* sink) {
   sink->Drop(pkt, DropReason::kTunnelPopFailed);
 }

@@ -162,6 +162,24 @@ class TunnelHook {
   // `tunnel_port`), sink->Drop, or keeps it (a held STT segment).  The
   // default wraps Pop.
   virtual void PopTo(uint32_t tunnel_port, Packet* pkt, ExecSink* sink);
+  // Fast path: PushTo for each of pkts[0..n), all of one megaflow (same
+  // `params`), so per-batch work (state, port, template) is done once.
+  // The default calls PushTo per packet.
+  virtual void PushBatch(const TunnelPushParams& params, Packet* const* pkts, uint32_t n,
+                         ExecSink* sink);
+  // Fast path: PopTo for each of pkts[0..n), all of one megaflow.  The
+  // default calls PopTo per packet.
+  virtual void PopBatch(uint32_t tunnel_port, Packet* const* pkts, uint32_t n, ExecSink* sink);
+  // Fast path, before classification of a batch received on `in_port`:
+  // decapsulates the packets of pkts[0..n) whose translation could only
+  // be a tunnel pop that succeeds (valid tunnel traffic for a local
+  // endpoint on an underlay port) and hands them to sink->Recirculate;
+  // moves the others, in order, to the front and returns their count
+  // (they are classified as usual).  The default takes none.
+  virtual uint32_t PopEarly(uint32_t /*in_port*/, Packet** /*pkts*/, uint32_t n,
+                            ExecSink* /*sink*/) {
+    return n;
+  }
   // Fast path: ARP/ND received on underlay port `in_port` that
   // MatchUnderlay claimed; the packet is answered (sink->Output), learned
   // and freed, or dropped.  The default drops it (kTunnelPopFailed).
@@ -174,6 +192,10 @@ class ExecSink {
   virtual ~ExecSink() = default;
   // Takes `pkt` for transmission on datapath port `port`.
   virtual void Output(uint32_t port, Packet* pkt) = 0;
+  // Output for each of pkts[0..n), in order.
+  virtual void OutputBatch(uint32_t port, Packet* const* pkts, uint32_t n) {
+    for (uint32_t i = 0; i < n; ++i) Output(port, pkts[i]);
+  }
   // A copy of `pkt` (contiguous, same data), or nullptr when out of buffers.
   virtual Packet* Clone(const Packet* pkt) = 0;
   // Takes `pkt` and frees it, counting `why`.  `pkt` is nullptr for a copy

@@ -413,6 +413,13 @@ std::vector<PmdInfo> Datapath::GetPmdInfo() const {
   return out;
 }
 
+void Datapath::Revalidate() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  TableSet all;
+  all.Add(kAllTablesBit);
+  NotifyAndWait(all);
+}
+
 void Datapath::ClearPmdStats() {
   std::lock_guard<std::mutex> lock(mutex_);
   for (Pmd& p : pmds_) {

@@ -71,6 +71,7 @@ class Datapath final : public DatapathControl {
   std::vector<DpFlowInfo> DumpDatapathFlows() const override;
   std::vector<PmdInfo> GetPmdInfo() const override;
   void ClearPmdStats() override;
+  void Revalidate() override;
   TraceResult Trace(const cls::FlowKey& key) const override;
 
   // The fast path of PMD i (thread-less use; see the header comment).

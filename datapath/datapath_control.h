@@ -138,6 +138,11 @@ class DatapathControl {
   virtual std::vector<PmdInfo> GetPmdInfo() const = 0;
   // pmd-stats-clear.
   virtual void ClearPmdStats() = 0;
+  // Makes every PMD re-translate every cached flow (keeping those whose
+  // result is unchanged) before its next batch, for state outside the
+  // rules that translation reads (a TunnelHook's ports and endpoints);
+  // returns when no PMD can still use a flow cached before the call.
+  virtual void Revalidate() = 0;
   // Translates `key` at the current version, explaining each table step.
   virtual TraceResult Trace(const cls::FlowKey& key) const = 0;
 };

@@ -8,12 +8,24 @@
 //   (xlate.h) in this very thread, installing the megaflow; then execute
 //   the actions (actions.h) and send what is queued per output port, one
 //   TxBurst per port.  Decapsulated packets (tunnel pop) come round once
-//   more as a new batch.
+//   more as a new batch (unless a port flow takes them, below).
 //
 // Speed (perf/datapath-bench.sh measures it against Open vSwitch)
 //   * Simple match: while the megaflow cache holds one mask, in_port alone,
 //     and the input port's megaflow is one output, the batch is sent on
-//     without extracting any key (Open vSwitch's "simple match").
+//     without extracting any key (Open vSwitch's "simple match").  The
+//     same holds, whatever the other masks, for a port that has a
+//     megaflow matching in_port alone (its translation consulted nothing
+//     else, so it is every packet's of that port): up to 8 such "port
+//     flows" whose actions are one output or one tunnel push are kept.
+//     A tunnel push is executed for the whole batch (TunnelHook::
+//     PushBatch), and a decapsulated packet whose tunnel port has a
+//     single-output port flow is sent on without a second pass.
+//   * Tunnels: TunnelHook::PopEarly takes valid tunnel traffic off an
+//     underlay port's batch before any key is extracted (its translation
+//     is always a tnl_pop); runs of packets of one megaflow whose actions
+//     are one tunnel push or pop are executed as one batch; the tunnel
+//     fields are copied into a decapsulated packet's key word by word.
 //   * Two passes over the batch: extract all keys, hashing each plain key
 //     and prefetching its EMC slots; then look them all up.
 //   * EMC policy: skipped while the megaflow cache has fewer than
@@ -179,8 +191,10 @@ class FastPath : public PacketHandler, private ExecSink {
   // A megaflow that any packet of one input port hits (simple match).
   struct SimpleFlow {
     uint32_t in_port = 0;        // The input port.
-    Megaflow* flow = nullptr;    // Its megaflow (in_port_only, one output).
+    Megaflow* flow = nullptr;    // Its megaflow (in_port_only, one output
+                                 // or one tunnel push).
   };
+  struct TunnelRun;
   static constexpr size_t kMaxSimpleFlows = 8;  // Ports in simple mode.
 
   void Run(const Port* device, uint32_t in_port, PacketBatch* batch);
@@ -199,6 +213,11 @@ class FastPath : public PacketHandler, private ExecSink {
   void SendTo(uint32_t port, Packet* pkt);
   void SendBurst(uint32_t port, Packet* const* pkts, uint32_t n);
   int Bucket(uint32_t port);
+  bool IsTunnelOnly(const Megaflow* f) const;
+  void FlushTunnelRun(TunnelRun* run);
+  void AddPortFlow(Megaflow* f);
+  void RefreshPortFlows();
+  bool TryPortFlow(Packet* pkt, uint32_t in_port);
   void RunBatch(uint32_t in_port, PacketBatch* batch);
   void Flush();
   void FlushBucket(int b);
@@ -206,6 +225,7 @@ class FastPath : public PacketHandler, private ExecSink {
 
   // ExecSink.
   void Output(uint32_t port, Packet* pkt) override;
+  void OutputBatch(uint32_t port, Packet* const* pkts, uint32_t n) override;
   Packet* Clone(const Packet* pkt) override;
   void Drop(Packet* pkt, DropReason why) override;
   void Recirculate(Packet* pkt, uint32_t in_port, const cls::FlowKey& md) override;
@@ -227,6 +247,12 @@ class FastPath : public PacketHandler, private ExecSink {
   uint32_t emc_win_hits_ = 0;         // EMC hits in this window.
   size_t n_simple_ = 0;               // Entries of simple_ (0: mode off).
   SimpleFlow simple_[kMaxSimpleFlows];  // Simple-match megaflows by port.
+  size_t n_port_flows_ = 0;           // Entries of port_flows_.
+  SimpleFlow port_flows_[kMaxSimpleFlows];  // In_port-only megaflows (one
+                                      // output or one tunnel push),
+                                      // whatever the subtables: their
+                                      // port's batches and recirculated
+                                      // packets skip classification.
   MegaflowCache megaflows_;           // Level 2.
   Emc emc_;                           // Level 1.
   std::unique_ptr<Counters> counters_;  // Live counters.

@@ -279,6 +279,31 @@ TEST_P(TunnelRoundTrip, OtherUnderlayTrafficIsSwitchedNormally) {
   EXPECT_EQ(got[0], f);
 }
 
+// Encapsulation from a plain port runs as a simple in_port match, and
+// decapsulated packets whose port has an in_port-only megaflow skip their
+// second pass: the frames must be exactly those of the full path.
+TEST_P(TunnelRoundTrip, ShortcutsCarryTheSameFrames) {
+  SendAtoB(Inner(64, 1));  // Resolve.
+  Take(b_->vm);
+  SendAtoB(Inner(64, 2));  // Installs the megaflows on both sides.
+  Take(b_->vm);
+  uint64_t a_simple = a_->dp->GetPmdInfo()[0].fastpath.n_simple_hits;
+  uint64_t b_simple = b_->dp->GetPmdInfo()[0].fastpath.n_simple_hits;
+  std::vector<Frame> sent;
+  for (uint8_t i = 0; i < 5; ++i) {
+    sent.push_back(Inner(64 + 10 * i, static_cast<uint8_t>(10 + i)));
+    a_->Receive("vm", sent.back());
+  }
+  Pump(*a_, *b_);
+  EXPECT_EQ(Take(b_->vm), sent);
+  EXPECT_GE(a_->dp->GetPmdInfo()[0].fastpath.n_simple_hits - a_simple, 5u);
+  EXPECT_GE(b_->dp->GetPmdInfo()[0].fastpath.n_simple_hits - b_simple, 5u);
+  for (const DpFlowInfo& f : a_->dp->DumpDatapathFlows()) {
+    if (FormatDpActions(f.actions).find("tnl_push") == std::string::npos) continue;
+    EXPECT_EQ(f.match.mask.Get(cls::Field::kTunId), 0u) << "from a plain port";
+  }
+}
+
 INSTANTIATE_TEST_SUITE_P(Formats, TunnelRoundTrip,
                          ::testing::Values(Params{"geneve", false}, Params{"geneve", true},
                                            Params{"vxlan", false}, Params{"vxlan", true},
@@ -307,6 +332,36 @@ TEST(TunnelFlowFields, KeyRemoteAndGeneveOptionFromTheFlow) {
   ASSERT_EQ(got.size(), 1u);
   EXPECT_EQ(got[0], inner);
   EXPECT_TRUE(Take(b->other).empty());
+}
+
+// A packet that came in on a tunnel and leaves on another carries tunnel
+// fields of its own: that megaflow must match on them.
+TEST(TunnelFlowFields, ReencapsulationMatchesTheTunnelFields) {
+  TestEal();
+  auto a = MakeHost(1, "vxlan", false, {{"key", "flow"}});
+  auto b = MakeHost(2, "vxlan", false, {{"key", "flow"}});
+  ASSERT_EQ(AddFlows(a->dp.get(), {"in_port=vm,actions=set_field:8->tun_id,output:tun"}), "");
+  InterfaceConfig back{"tun2", "geneve", {{"remote_ip", "192.168.50.1"}, {"key", "flow"}}, 0};
+  ASSERT_TRUE(b->tunnels->AddTunnelPort(back).ok());
+  ASSERT_EQ(AddFlows(b->dp.get(), {"in_port=tun,actions=output:tun2"}), "");
+  a->tunnels->LearnNeighbor(*tunnels::IpAddr::Parse("192.168.50.2"),
+                            *tunnels::MacAddr::Parse("02:00:00:00:01:02"), "phy");
+  b->tunnels->LearnNeighbor(*tunnels::IpAddr::Parse("192.168.50.1"),
+                            *tunnels::MacAddr::Parse("02:00:00:00:01:01"), "phy");
+  a->Receive("vm", Inner(64, 1));
+  std::vector<Frame> outer = Take(a->phy);
+  ASSERT_EQ(outer.size(), 1u);
+  b->Receive("phy", outer[0]);
+  std::vector<Frame> again = Take(b->phy);
+  ASSERT_EQ(again.size(), 1u);
+  EXPECT_EQ(again[0][14 + 20 + 8 + 4 + 2], 8) << "the VNI the packet came with";
+  bool found = false;
+  for (const DpFlowInfo& f : b->dp->DumpDatapathFlows()) {
+    if (FormatDpActions(f.actions).find("tnl_push") == std::string::npos) continue;
+    found = true;
+    EXPECT_NE(f.match.mask.Get(cls::Field::kTunId), 0u);
+  }
+  EXPECT_TRUE(found);
 }
 
 TEST(TunnelFlowFields, PortChosenByRemoteThenKey) {

@@ -97,6 +97,8 @@ struct TunnelManager::ThreadState {
   std::unique_ptr<tunnels::SttReassembler> stt;  // When some port is STT.
   uint32_t thread_index = 0;               // For STT frame identifiers.
   uint32_t next_frame = 0;                 // STT frame counter.
+  TunnelError last_error = TunnelError::kCount;  // Why the last template
+                                           // could not be resolved.
   cls::FlowKey md{};                       // Metadata of the last packet
                                            // decapsulated (tunnel words only).
 };

@@ -185,21 +185,14 @@ void TunnelManager::PublishLocked() {
 
 // Makes every PMD re-translate its megaflows: the underlay decisions
 // (MatchUnderlay) depend on this manager's state, which the datapath does
-// not see.  DatapathControl has no revalidate call, so a transient
-// device-less port is added and removed (each publishes a port map and
-// revalidates every megaflow).
+// not see (DatapathControl::Revalidate).
 void TunnelManager::Revalidate() {
   DatapathControl* dp;
   {
     std::lock_guard<std::mutex> lock(mutex_);
     dp = datapath_;
   }
-  if (dp == nullptr) return;
-  const std::string name = "tnl-revalidate-" + std::to_string(id_);
-  PortSpec spec;
-  spec.name = name;
-  spec.tunnel = true;
-  if (dp->AddPort(std::move(spec)).ok()) (void)dp->RemovePort(name);
+  if (dp != nullptr) dp->Revalidate();
 }
 
 Status TunnelManager::CheckPortConflict(const tunnels::TunnelConfig& config,

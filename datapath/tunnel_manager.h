@@ -31,6 +31,15 @@
 //     exact matches win.  The packet is then processed again as received
 //     on that port with tun_id, tun_src/dst or tun_ipv6_src/dst and the
 //     first Geneve option (class, type, 4-byte value) in its key.
+//   * Batches (PushBatch, PopBatch, PopEarly): the fast path hands over a
+//     run of packets of one megaflow, so the thread state, the tunnel
+//     port and the template are looked up once per batch.  PopEarly takes
+//     valid tunnel traffic off an underlay port's batch before the fast
+//     path extracts any key: MatchUnderlay runs before every OpenFlow
+//     table, so such a packet's translation can only be this pop.  It
+//     takes only packets that Decap accepts whole without reassembly and
+//     that some tunnel port selects; the rest (malformed traffic, STT
+//     segments) goes the usual way, which counts the drops.
 //   * ARP and ND (MatchUnderlay + Control): ARP requests for a local
 //     address are answered from the underlay port's MAC, NS likewise with
 //     an NA; the sender's mapping is learned.  ARP replies and NAs sent to
@@ -204,6 +213,10 @@ class TunnelManager final : public TunnelHook {
   DropReason Pop(uint32_t tunnel_port, Packet* pkt, cls::FlowKey* md) override;
   void PushTo(const TunnelPushParams& params, Packet* pkt, ExecSink* sink) override;
   void PopTo(uint32_t tunnel_port, Packet* pkt, ExecSink* sink) override;
+  void PushBatch(const TunnelPushParams& params, Packet* const* pkts, uint32_t n,
+                 ExecSink* sink) override;
+  void PopBatch(uint32_t tunnel_port, Packet* const* pkts, uint32_t n, ExecSink* sink) override;
+  uint32_t PopEarly(uint32_t in_port, Packet** pkts, uint32_t n, ExecSink* sink) override;
   void Control(uint32_t in_port, Packet* pkt, ExecSink* sink) override;
 
  private:
@@ -230,9 +243,16 @@ class TunnelManager final : public TunnelHook {
                const tunnels::IpAddr& next_hop, ExecSink* sink) const;
   bool EncapOne(const TunnelPushParams& params, Packet* pkt, ExecSink* sink,
                 uint32_t* out_port);
+  const Template* ResolveTemplate(ThreadState& ts, const TunnelPushParams& params,
+                                  ExecSink* sink);
+  bool EncapWith(ThreadState& ts, const Template& t, tunnels::EncapParams& ep, Packet* pkt,
+                 ExecSink* sink, uint32_t* out_port);
   void EncapSegments(const Template& t, const tunnels::EncapParams& params, Packet* pkt,
                      ExecSink* sink);
   DropReason DecapOne(Packet* pkt, cls::FlowKey* md, bool* held);
+  tunnels::DecapContext MakeDecapContext(const ThreadState& ts) const;
+  DropReason DecapWith(ThreadState& ts, const tunnels::DecapContext& ctx, Packet* pkt,
+                       cls::FlowKey* md, uint32_t* port, bool* held);
   static uint32_t SelectPort(const Config& c, const tunnels::TunnelMetadata& m);
   void HandleArp(const UnderlayInfo& u, Packet* pkt, ExecSink* sink);
   void HandleNd(const UnderlayInfo& u, Packet* pkt, ExecSink* sink);

@@ -198,10 +198,17 @@ void Translator::Output(uint32_t port) {
   if (pe->tunnel) {
     TunnelPushParams t;
     t.tunnel_port = port;
-    for (Field f : {Field::kTunId, Field::kTunSrc, Field::kTunDst, Field::kTunIpv6Src,
-                    Field::kTunIpv6Dst, Field::kGeneveClass, Field::kGeneveType,
-                    Field::kGeneveValue}) {
-      Consult(f);
+    // The tunnel fields vary between packets only when they came in with
+    // the packet (on a tunnel port): from any other port they are zero or
+    // what this translation set, so in_port (consulted) determines them,
+    // and an encapsulating megaflow can stay a simple in_port match.
+    const PortEntry* in = env_.ports != nullptr ? env_.ports->Find(key_.in_port()) : nullptr;
+    if (in == nullptr || in->tunnel || written_.Get(Field::kInPort) != 0) {
+      for (Field f : {Field::kTunId, Field::kTunSrc, Field::kTunDst, Field::kTunIpv6Src,
+                      Field::kTunIpv6Dst, Field::kGeneveClass, Field::kGeneveType,
+                      Field::kGeneveValue}) {
+        Consult(f);
+      }
     }
     t.tun_id = key_.tun_id();
     t.tun_src = key_.tun_src();

@@ -15,7 +15,7 @@ struct InnerIp {
   uint8_t ttl = 64;  // TTL or hop limit; system default 64 if not IP.
 };
 
-InnerIp ReadInnerIp(const uint8_t* frame, uint32_t len) {
+[[gnu::always_inline]] inline InnerIp ReadInnerIp(const uint8_t* frame, uint32_t len) {
   InnerIp info;
   if (len < kEthHeaderBytes + kIpv4HeaderBytes) return info;
   const uint16_t type = Load16(frame + 12);
@@ -69,9 +69,11 @@ bool CheckOptions(std::span<const uint8_t> opts, bool* critical) {
 }
 
 // Fills the per-packet IP and L4 fields of the outer frame at `p` whose L4
-// part (header onwards) is `l4_bytes` long, then the L4 checksum.
-void FinishOuter(const EncapTemplate& t, const EncapParams& params, uint8_t* p,
-                 uint32_t l4_bytes, const InnerIp& inner) {
+// part (header onwards) is `l4_bytes` long, then the L4 checksum.  Forced
+// inline, like ReadInnerIp: as calls they cost ~3 cycles per packet.
+[[gnu::always_inline]] inline void FinishOuter(const EncapTemplate& t, const EncapParams& params,
+                                               uint8_t* p, uint32_t l4_bytes,
+                                               const InnerIp& inner) {
   uint8_t* ip = p + kEthHeaderBytes;
   uint8_t* l4 = p + t.l4_offset;
   const uint8_t tos =
@@ -350,10 +352,9 @@ uint32_t InnerFlowHash(std::span<const uint8_t> frame) {
     }
     h ^= (ports << 8 | proto) * kK[6];
   }
-  h ^= h >> 29;
-  h *= 0xbf58476d1ce4e5b9ULL;
-  h ^= h >> 32;
-  return static_cast<uint32_t>(h);
+  // The high half of a sum of products depends on every input bit; the
+  // full avalanche (shift, multiply, shift) added ~8 cycles of latency.
+  return static_cast<uint32_t>(h >> 32);
 }
 
 }  // namespace spate::tunnels
