@@ -303,9 +303,24 @@ bool FastPath::TrySimple(uint32_t in_port, PacketBatch* batch) {
   return true;
 }
 
+namespace {
+
+// Whether mask `m` covers in_port and Ethernet words (0, 14, 15) only.
+bool EthernetOnlyMask(const cls::FlowKey& m) {
+  for (int i = 1; i < cls::kFlowWords; ++i) {
+    if (i != 14 && i != 15 && m.w[i] != 0) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
 void FastPath::RefreshSimple() {
   n_simple_ = 0;
   const std::vector<Megaflow*>& flows = megaflows_.flows();
+  bool emc_off = config_.emc_insert_inv_prob == 0 || config_.emc_min_subtables > 1;
+  l2_mode_ = emc_off && megaflows_.n_subtables() == 1 && !flows.empty() &&
+             megaflows_.n_multi_action() == 0 && EthernetOnlyMask(flows[0]->match.mask);
   if (megaflows_.n_subtables() != 1 || flows.size() > kMaxSimpleFlows) return;
   for (Megaflow* f : flows) {
     bool push = IsTunnelOnly(f) && f->actions.acts[0].type == DpActionType::kTunnelPush;
@@ -372,7 +387,57 @@ void FastPath::ExtractAll(Work* w, bool use_emc, uint32_t* hashes) {
   Inc(counters_->n_packets, w->n);
 }
 
+// Classify in L2 mode (see the header): false, with nothing done, when a
+// packet carries tunnel metadata.  Misses are extracted in full before
+// their upcall; hits are one-output megaflows (the mode requires it of
+// every published one), which Execute sends without reading the key.
+bool FastPath::ClassifyL2(Work* w) {
+  for (uint32_t i = 0; i < w->n; ++i) {
+    if (w->has_md[i]) return false;
+  }
+  const cls::FlowKey* keys[PacketBatch::kMaxPackets];
+  Megaflow* found[PacketBatch::kMaxPackets];
+  bool full[PacketBatch::kMaxPackets];
+  w->locals.clear();
+  uint64_t bytes = 0;
+  for (uint32_t i = 0; i < w->n; ++i) {
+    if (i + 1 < w->n) __builtin_prefetch(w->pkts[i + 1]->data());
+    Packet* p = w->pkts[i];
+    w->local[i] = -1;
+    bytes += p->packet_length();
+    keys[i] = &w->keys[i];
+    full[i] = !ExtractEthernetWords(p->data(), p->length(), w->in_port[i], &w->keys[i]);
+    if (full[i]) {
+      ::new (static_cast<void*>(&w->ext[i])) ExtractResult(ExtractFlowKeyReuse(
+          p->data(), p->length(), w->in_port[i], &w->keys[i], &w->clean[i]));
+    }
+  }
+  Inc(counters_->n_bytes, bytes);
+  Inc(counters_->n_packets, w->n);
+  if (emc_bypass_) Inc(counters_->n_emc_bypassed, w->n);
+  int n_found = megaflows_.LookupBatch(keys, static_cast<int>(w->n), found);
+  Inc(counters_->n_megaflow_hits, static_cast<uint64_t>(n_found));
+  pending_.clear();
+  for (uint32_t i = 0; i < w->n; ++i) {
+    w->flows[i] = found[i];
+    if (found[i] != nullptr) continue;
+    if (!full[i]) {
+      Packet* p = w->pkts[i];
+      ::new (static_cast<void*>(&w->ext[i])) ExtractResult(ExtractFlowKeyReuse(
+          p->data(), p->length(), w->in_port[i], &w->keys[i], &w->clean[i]));
+    }
+    Upcall(w, static_cast<int>(i));
+  }
+  if (!pending_.empty()) {
+    megaflows_.Publish();
+    UpdateGauges();
+    RefreshSimple();
+  }
+  return true;
+}
+
 void FastPath::Classify(Work* w) {
+  if (l2_mode_ && ClassifyL2(w)) return;
   const cls::FlowKey* miss_keys[PacketBatch::kMaxPackets];
   Megaflow* found[PacketBatch::kMaxPackets];
   int miss_idx[PacketBatch::kMaxPackets];

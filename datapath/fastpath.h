@@ -26,6 +26,11 @@
 //     is always a tnl_pop); runs of packets of one megaflow whose actions
 //     are one tunnel push or pop are executed as one batch; the tunnel
 //     fields are copied into a decapsulated packet's key word by word.
+//   * L2 mode: while the megaflow cache holds one mask that covers only
+//     in_port and the Ethernet words (dl_dst, vlan_tci, dl_src, dl_type),
+//     every megaflow is one output and the EMC is not in use, a plain
+//     IPv4 frame's key gets only those words (ExtractEthernetWords); a
+//     packet that misses, or any other frame, is extracted in full.
 //   * Two passes over the batch: extract all keys, hashing each plain key
 //     and prefetching its EMC slots; then look them all up.
 //   * EMC policy: skipped while the megaflow cache has fewer than
@@ -203,6 +208,7 @@ class FastPath : public PacketHandler, private ExecSink {
   void Revalidate();
   bool KeepOnRevalidate(Megaflow* f, const XlateEnv& env);
   void Classify(Work* w);
+  bool ClassifyL2(Work* w);
   void ExtractAll(Work* w, bool use_emc, uint32_t* hashes);
   bool UseEmc();
   void AccountEmc(uint32_t lookups, uint32_t hits);
@@ -246,6 +252,10 @@ class FastPath : public PacketHandler, private ExecSink {
   uint32_t emc_win_lookups_ = 0;      // EMC lookups in this window.
   uint32_t emc_win_hits_ = 0;         // EMC hits in this window.
   size_t n_simple_ = 0;               // Entries of simple_ (0: mode off).
+  bool l2_mode_ = false;              // One megaflow mask, Ethernet words
+                                      // only, all one-output, no EMC: keys
+                                      // of plain IPv4 frames need only
+                                      // their Ethernet words (ClassifyL2).
   SimpleFlow simple_[kMaxSimpleFlows];  // Simple-match megaflows by port.
   size_t n_port_flows_ = 0;           // Entries of port_flows_.
   SimpleFlow port_flows_[kMaxSimpleFlows];  // In_port-only megaflows (one

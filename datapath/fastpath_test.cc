@@ -415,6 +415,39 @@ TEST_F(CachePolicyTest, EmcIsSkippedWithOneSubtableAndUsedWithMore) {
   EXPECT_EQ(Take(sinks_[2]).size(), 1u);
 }
 
+// One mask on Ethernet words only (L2 mode): plain IPv4 frames are
+// looked up by those words, VLAN-tagged and non-IP frames with the same
+// dl_dst are extracted in full (the tagged one hits its own megaflow),
+// and a megaflow
+// with an edit ends the mode while its packets are still edited.
+TEST_F(CachePolicyTest, EthernetOnlyMaskKeepsVlanAndNonIpFramesApart) {
+  Start({});
+  ASSERT_EQ(AddFlows(dp_.get(), {"priority=10,in_port=1,dl_dst=02:00:00:00:00:bb,vlan_tci=0,"
+                                 "actions=output:2",
+                                 "priority=5,in_port=1,actions=output:3"}),
+            "");
+  Frame tagged = Eth(0x8100) + VlanTag(5, cls::kEthTypeIp) + Ipv4(6, 20) + Tcp(1, 2, 0x10);
+  Frame arp = Eth(0x0806) + Arp(1, kMacSrc, kIpSrc, 0, kIpDst);
+  for (int i = 0; i < 3; ++i) Send(1, {TcpTo(kMacDst), tagged, arp, TcpTo(kMacDst, 443)});
+  FastPathStats s = Stats();
+  ASSERT_EQ(s.n_subtables, 1u);
+  EXPECT_EQ(s.n_upcalls, 2u);  // Untagged (ARP shares it) and tagged.
+  EXPECT_EQ(s.n_megaflow_hits, 10u);
+  EXPECT_EQ(Take(sinks_[1]).size(), 9u);
+  EXPECT_EQ(Take(sinks_[2]).size(), 3u);  // Tagged: never the untagged flow.
+  ASSERT_EQ(AddFlows(dp_.get(), {"priority=20,in_port=1,dl_dst=02:00:00:00:00:01,vlan_tci=0,"
+                                 "actions=mod_dl_src:02:00:00:00:00:99,output:2"}),
+            "");
+  Send(1, {TcpTo(0x020000000001), TcpTo(kMacDst)});
+  Send(1, {TcpTo(0x020000000001), TcpTo(kMacDst)});
+  std::vector<Frame> out = Take(sinks_[1]);
+  ASSERT_EQ(out.size(), 4u);
+  EXPECT_EQ(out[0][11], 0x99);
+  EXPECT_EQ(out[2][11], 0x99);
+  EXPECT_EQ(out[3], TcpTo(kMacDst));
+  EXPECT_EQ(dp_->DumpRules().size(), 3u);
+}
+
 TEST_F(CachePolicyTest, ThrashingEmcIsBypassedAndResumesWhenTrafficNarrows) {
   FastPathConfig c;
   c.emc_insert_inv_prob = 1;

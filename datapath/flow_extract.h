@@ -189,6 +189,20 @@ inline bool ExtractCommon(const uint8_t* frame, size_t len, uint32_t in_port,
 
 }  // namespace extract_internal
 
+// The Ethernet words of a plain IPv4 frame (untagged, at least 14
+// bytes, dl_type 0x0800): stores key words 0 (in_port), 14 (dl_dst,
+// vlan_tci 0) and 15 (dl_src, dl_type) as ExtractFlowKey would, and
+// nothing else.  False, with `*key` untouched, for any other frame.  For
+// megaflow masks that cover no other word (FastPath's L2 mode).
+inline bool ExtractEthernetWords(const uint8_t* frame, size_t len, uint32_t in_port,
+                                 cls::FlowKey* key) {
+  if (len < 14 || extract_internal::Be16(frame + 12) != cls::kEthTypeIp) return false;
+  key->w[0] = in_port;
+  key->w[14] = extract_internal::Be64(frame) & ~uint64_t{0xffff};
+  key->w[15] = extract_internal::Be64(frame + 6);
+  return true;
+}
+
 // ExtractFlowKey for a key that is reused frame after frame (the fast
 // path's per-batch keys), inline.  On entry `*clean` says that every word
 // of `*key` the specialised pass does not write is zero (false for a

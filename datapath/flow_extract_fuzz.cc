@@ -1,7 +1,7 @@
 // Fuzz target for flow key extraction: any byte string must extract
 // without reading out of bounds (ASan checks the exact-size input buffer),
 // deterministically, with header offsets inside the frame and in order,
-// and the specialised pass must agree with the general one.
+// and the specialised passes must agree with the general one.
 #include <cstdint>
 #include <cstdlib>
 #include <vector>
@@ -46,5 +46,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   Check(r3.offsets.l3 == o.l3 && r3.offsets.l4 == o.l4 && r3.offsets.l3_end == o.l3_end);
   Check(r3.offsets.n_vlans == o.n_vlans && r3.offsets.vlan[0] == o.vlan[0] &&
         r3.offsets.vlan[1] == o.vlan[1]);
+  // The Ethernet-words pass agrees with the general one where it applies.
+  spate::cls::FlowKey eth;
+  if (spate::datapath::ExtractEthernetWords(p, size, 7, &eth)) {
+    Check(eth.w[0] == general.w[0] && eth.w[14] == general.w[14] && eth.w[15] == general.w[15]);
+  }
   return 0;
 }

@@ -58,6 +58,7 @@ Megaflow* MegaflowCache::Install(const cls::FlowKey& key, XlateResult&& xlate) {
   f->tables = xlate.tables;
   f->single_output = SingleOutput(f->actions);
   f->in_port_only = InPortOnly(f->match);
+  if (f->single_output == kNoSingleOutput) ++n_multi_action_;
   std::lock_guard<std::mutex> lock(mutex_);
   f->cls_rule = cls_.Insert(f->match, 0, reinterpret_cast<uint64_t>(f));
   f->slot = flows_.size();
@@ -76,6 +77,7 @@ void MegaflowCache::Evict(Megaflow* f) {
   uint64_t n_bytes = f->n_bytes.load(std::memory_order_relaxed);
   for (const auto& r : f->rules) r->AddStats(n_pkts, n_bytes);
   f->dead = true;
+  if (f->single_output == kNoSingleOutput) --n_multi_action_;
   cls_.Remove(f->cls_rule);
   Megaflow* last = flows_.back();
   flows_[f->slot] = last;

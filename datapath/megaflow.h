@@ -108,6 +108,8 @@ class MegaflowCache {
   size_t n_dead() const { return dead_.size(); }
   size_t n_subtables() const { return cls_.n_subtables(); }
   size_t max_flows() const { return max_flows_; }
+  // Live megaflows whose actions are not one output (single_output unset).
+  size_t n_multi_action() const { return n_multi_action_; }
   // Guards the flow list against dumpers (taken by the owner around
   // changes, by readers around iteration).
   std::mutex& mutex() { return mutex_; }
@@ -118,6 +120,7 @@ class MegaflowCache {
   cls::BatchRanking ranking_;        // Subtable order for LookupBatch.
   std::vector<Megaflow*> flows_;     // Live megaflows (owned).
   std::vector<Megaflow*> dead_;      // Evicted, not yet freed (owned).
+  size_t n_multi_action_ = 0;        // See n_multi_action().
   std::mutex mutex_;                 // See mutex().
 };
 
