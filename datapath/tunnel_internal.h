@@ -16,6 +16,7 @@
 
 #include "datapath/tunnel_manager.h"
 #include "tunnels/decap.h"
+#include "tunnels/decap_lane.h"
 #include "tunnels/encap.h"
 
 namespace spate::datapath {
@@ -101,6 +102,13 @@ struct TunnelManager::ThreadState {
                                            // could not be resolved.
   cls::FlowKey md{};                       // Metadata of the last packet
                                            // decapsulated (tunnel words only).
+  tunnels::DecapLane lane;                 // PopEarly's fast lane (reset
+                                           // when the config changes).
+  uint32_t lane_port = 0;                  // Tunnel port of its packets.
+  bool lane_value = false;                 // Their key's tun_metadata0 is
+                                           // the option's 4 data bytes.
+  cls::FlowKey lane_md{};                  // Their key's tunnel words (the
+                                           // option value rewritten per packet).
 };
 
 // Drop counters by reason (any thread writes, any reads).

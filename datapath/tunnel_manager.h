@@ -250,6 +250,8 @@ class TunnelManager final : public TunnelHook {
   void EncapSegments(const Template& t, const tunnels::EncapParams& params, Packet* pkt,
                      ExecSink* sink);
   DropReason DecapOne(Packet* pkt, cls::FlowKey* md, bool* held);
+  bool PopFull(ThreadState& ts, const tunnels::DecapContext& ctx, Packet* pkt, bool lane_ok,
+               ExecSink* sink);
   tunnels::DecapContext MakeDecapContext(const ThreadState& ts) const;
   DropReason DecapWith(ThreadState& ts, const tunnels::DecapContext& ctx, Packet* pkt,
                        cls::FlowKey* md, uint32_t* port, bool* held);

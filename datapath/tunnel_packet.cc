@@ -266,6 +266,7 @@ void TunnelManager::Sync(ThreadState& ts) const {
       ts.stt = std::make_unique<tunnels::SttReassembler>(options_.stt);
     }
     ts.underlay_version = 0;  // Templates may name removed ports.
+    ts.lane.Reset();          // Its port choice may have changed.
   }
   uint64_t uv = underlay_version_.load(std::memory_order_acquire);
   if (uv != ts.underlay_version) {
@@ -609,31 +610,61 @@ void TunnelManager::PopBatch(uint32_t /*tunnel_port*/, Packet* const* pkts, uint
 // pass (extraction, cache lookup) is skipped.  Everything else, including
 // malformed tunnel traffic and STT segments, is left to the usual path,
 // which counts its drops: nothing is counted or changed here for them.
+//
+// Each packet first tries the thread's DecapLane (tunnels/decap_lane.h):
+// when its outer headers match those of the last packet the full Decap
+// accepted here, the lane's few checks stand for Decap's and the tunnel
+// port and key words are the learned ones (only the Geneve option value
+// is read per packet).  Otherwise the full Decap runs and, on success,
+// teaches the lane.  The lane is used only with FillKnownKey's key layout.
 uint32_t TunnelManager::PopEarly(uint32_t in_port, Packet** pkts, uint32_t n, ExecSink* sink) {
   ThreadState& ts = State();
   if (ts.config.endpoints.empty() || ts.config.FindUnderlay(in_port) == nullptr) return n;
   tunnels::DecapContext ctx = MakeDecapContext(ts);
   ctx.stt = nullptr;  // Segments are left to PopBatch (reassembly).
   ctx.now_ns = 0;
-  cls::FlowKey& md = ts.md;
+  static const bool lane_ok = KeyLayout::Get().IsKnown();
   uint32_t kept = 0;
   for (uint32_t i = 0; i < n; ++i) {
     Packet* pkt = pkts[i];
     if (i + 1 < n) __builtin_prefetch(pkts[i + 1]->data());
-    tunnels::TunnelMetadata m;
+    if (!pkt->is_contiguous()) {
+      pkts[kept++] = pkt;
+      continue;
+    }
     tunnels::PacketView v = ViewOf(pkt);
-    uint32_t port = 0;
-    if (pkt->is_contiguous() &&
-        tunnels::Decap(ctx, v, 0, &m).status == tunnels::DecapStatus::kDecapped &&
-        (port = SelectPort(ts.config, m)) != 0) {
+    if (lane_ok && ts.lane.Decap(v, 0)) {
       pkt->SetDataWindow(v.offset(), v.length());
-      FillKey(m, port, &md);
-      sink->Recirculate(pkt, port, md);
-    } else {
+      if (ts.lane_value) ts.lane_md.w[7] = Load32Be(pkt->data() - 4);
+      sink->Recirculate(pkt, ts.lane_port, ts.lane_md);
+    } else if (!PopFull(ts, ctx, pkt, lane_ok, sink)) {
       pkts[kept++] = pkt;
     }
   }
   return kept;
+}
+
+// PopEarly's full path for one contiguous packet: Decap, SelectPort, the
+// key, Recirculate; on success the lane learns the packet's outer headers.
+// False (nothing changed or counted) when the usual path must take it.
+bool TunnelManager::PopFull(ThreadState& ts, const tunnels::DecapContext& ctx, Packet* pkt,
+                            bool lane_ok, ExecSink* sink) {
+  const uint8_t* frame = pkt->data();
+  const uint32_t frame_len = pkt->length();
+  tunnels::TunnelMetadata m;
+  tunnels::PacketView v = ViewOf(pkt);
+  if (tunnels::Decap(ctx, v, 0, &m).status != tunnels::DecapStatus::kDecapped) return false;
+  const uint32_t port = SelectPort(ts.config, m);
+  if (port == 0) return false;
+  pkt->SetDataWindow(v.offset(), v.length());
+  FillKey(m, port, &ts.md);
+  if (lane_ok && ts.lane.Learn(frame, frame_len, m)) {
+    ts.lane_port = port;
+    ts.lane_value = m.n_option_bytes >= 8 && (m.options[3] & 0x1f) == 1;
+    FillKey(m, port, &ts.lane_md);
+  }
+  sink->Recirculate(pkt, port, ts.md);
+  return true;
 }
 
 DropReason TunnelManager::DecapOne(Packet* pkt, cls::FlowKey* md, bool* held) {
