@@ -139,6 +139,12 @@ Status DpdkEthPort::Configure(const DpdkPortConfig& c) {
     conf.rxmode.mq_mode = RTE_ETH_MQ_RX_RSS;
     conf.rx_adv_conf.rss_conf.rss_hf = rss;
   }
+  // Receive checksum verification, used by decapsulation, when the device
+  // has it for all of IPv4, UDP and TCP.
+  const uint64_t csum = RTE_ETH_RX_OFFLOAD_IPV4_CKSUM | RTE_ETH_RX_OFFLOAD_UDP_CKSUM |
+                        RTE_ETH_RX_OFFLOAD_TCP_CKSUM;
+  rx_checksum_ = (info.rx_offload_capa & csum) == csum;
+  if (rx_checksum_) conf.rxmode.offloads |= csum;
   if (int r = rte_eth_dev_configure(port_id_, n_rxq_, n_txq_, &conf); r != 0) {
     return Error("port", what + ": rte_eth_dev_configure(" +
                              std::to_string(n_rxq_) + " rxq, " +

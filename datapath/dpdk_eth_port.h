@@ -66,6 +66,9 @@ class DpdkEthPort : public Port {
   Status SetMtu(int mtu) override;
   LinkState link_state() const override;
   PortStats GetStats() const override;
+  // True when the device can check IPv4, UDP and TCP checksums on receive
+  // (all three offloads are then enabled).
+  bool rx_checksum_offload() const override { return rx_checksum_; }
 
   // The DPDK port id (for benchmarks and diagnostics).
   uint16_t port_id() const { return port_id_; }
@@ -94,6 +97,7 @@ class DpdkEthPort : public Port {
   bool started_ = false;        // rte_eth_dev_start succeeded.
   int n_rxq_ = 0;               // Configured receive queues.
   int n_txq_ = 0;               // Configured transmit queues.
+  bool rx_checksum_ = false;    // Receive checksum offloads enabled.
   std::unique_ptr<QueueDrops[]> tx_drops_;  // Per transmit queue.
 };
 

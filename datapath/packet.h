@@ -91,6 +91,23 @@ class [[gnu::may_alias]] Packet {
   // The receive-side hash the device computed (0 when it computed none).
   uint32_t rss_hash() const { return hash_rss_; }
 
+  // rx_checksum_good() bits (the values of tunnels/decap.h's rx_flags).
+  static constexpr uint32_t kRxIpChecksumGood = 1u << 0;  // IPv4 header.
+  static constexpr uint32_t kRxL4ChecksumGood = 1u << 1;  // TCP/UDP.
+  // The checksums the receiving device verified as good: kRx*Good bits
+  // from DPDK's RTE_MBUF_F_RX_{IP,L4}_CKSUM_GOOD (exactly "good": not
+  // "bad", "unknown" or "none").  0 when the device parsed a tunnel
+  // (packet_type has tunnel bits: the flags may then describe the inner
+  // headers).  Meaningful only for packets fresh from a port whose
+  // Port::rx_checksum_offload() is true; any other packet must not be
+  // trusted on them.
+  uint32_t rx_checksum_good() const {
+    if (packet_type_ & kPtypeTunnelMask) return 0;
+    const uint32_t ip = (ol_flags_ & kOlIpMask) == kOlIpGood ? kRxIpChecksumGood : 0;
+    const uint32_t l4 = (ol_flags_ & kOlL4Mask) == kOlL4Good ? kRxL4ChecksumGood : 0;
+    return ip | l4;
+  }
+
   // Grows the packet at the front by `n` bytes and returns the new data(),
   // or nullptr (packet unchanged) if the headroom is smaller than `n`.
   uint8_t* Prepend(uint32_t n) {
@@ -130,6 +147,15 @@ class [[gnu::may_alias]] Packet {
 
  private:
   friend struct PacketLayoutCheck;  // packet_dpdk.cc checks the offsets.
+  friend void SetRxChecksumGood(Packet* pkt, uint32_t bits);
+
+  // DPDK 22.11's receive checksum flags and tunnel packet types
+  // (packet_dpdk.cc static_asserts them against rte_mbuf_core.h).
+  static constexpr uint64_t kOlIpMask = (1ULL << 4) | (1ULL << 7);  // IP_CKSUM_MASK.
+  static constexpr uint64_t kOlIpGood = 1ULL << 7;                  // IP_CKSUM_GOOD.
+  static constexpr uint64_t kOlL4Mask = (1ULL << 3) | (1ULL << 8);  // L4_CKSUM_MASK.
+  static constexpr uint64_t kOlL4Good = 1ULL << 8;                  // L4_CKSUM_GOOD.
+  static constexpr uint32_t kPtypeTunnelMask = 0x0000f000;          // PTYPE_TUNNEL_MASK.
 
   // ---- cache line 0, as rte_mbuf (DPDK 22.11, RTE_IOVA_AS_PA=1) ----
   void* buf_addr_;            // Start of the segment buffer.
@@ -167,6 +193,12 @@ struct PacketBatch {
     pkts[n_pkts++] = pkt;
   }
 };
+
+// Sets `pkt`'s receive checksum flags as a device that verified the
+// checksums in `bits` (Packet::kRx*Good) as good would, and clears the
+// rest to "unknown": for ports that verify checksums in software, and for
+// tests.
+void SetRxChecksumGood(Packet* pkt, uint32_t bits);
 
 // Frees `pkt` (all its segments) to its pool.  nullptr is ignored.
 void FreePacket(Packet* pkt);

@@ -39,7 +39,19 @@ struct PacketLayoutCheck {
 #undef SPATE_SAME_FIELD
   static_assert(offsetof(Packet, hash_hi_) == offsetof(rte_mbuf, hash) + 4);
   static_assert(sizeof(Packet) <= sizeof(rte_mbuf));
+  static_assert(Packet::kOlIpMask == RTE_MBUF_F_RX_IP_CKSUM_MASK);
+  static_assert(Packet::kOlIpGood == RTE_MBUF_F_RX_IP_CKSUM_GOOD);
+  static_assert(Packet::kOlL4Mask == RTE_MBUF_F_RX_L4_CKSUM_MASK);
+  static_assert(Packet::kOlL4Good == RTE_MBUF_F_RX_L4_CKSUM_GOOD);
+  static_assert(Packet::kPtypeTunnelMask == RTE_PTYPE_TUNNEL_MASK);
 };
+
+void SetRxChecksumGood(Packet* pkt, uint32_t bits) {
+  uint64_t f = pkt->ol_flags_ & ~(RTE_MBUF_F_RX_IP_CKSUM_MASK | RTE_MBUF_F_RX_L4_CKSUM_MASK);
+  if (bits & Packet::kRxIpChecksumGood) f |= RTE_MBUF_F_RX_IP_CKSUM_GOOD;
+  if (bits & Packet::kRxL4ChecksumGood) f |= RTE_MBUF_F_RX_L4_CKSUM_GOOD;
+  pkt->ol_flags_ = f;
+}
 
 namespace {
 rte_mbuf* M(Packet* p) { return reinterpret_cast<rte_mbuf*>(p); }

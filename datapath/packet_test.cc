@@ -21,6 +21,19 @@ TEST(PacketTest, FreshPacketHasHeadroomAndNoData) {
   FreePacket(p);
 }
 
+TEST(PacketTest, ReceiveChecksumFlags) {
+  Packet* p = TestPool().Alloc();
+  ASSERT_NE(p, nullptr);
+  EXPECT_EQ(p->rx_checksum_good(), 0u) << "a fresh packet claims nothing";
+  for (uint32_t bits = 0; bits < 4; ++bits) {
+    SetRxChecksumGood(p, bits);
+    EXPECT_EQ(p->rx_checksum_good(), bits);
+  }
+  SetRxChecksumGood(p, 0);
+  EXPECT_EQ(p->rx_checksum_good(), 0u);
+  FreePacket(p);
+}
+
 TEST(PacketTest, AppendPrependAdjustTrim) {
   Packet* p = TestPool().Alloc();
   ASSERT_NE(p, nullptr);

@@ -100,6 +100,11 @@ class Port {
   virtual int mtu() const = 0;
   // Sets the MTU.  Errors: out of range, or the device refuses.
   virtual Status SetMtu(int mtu) = 0;
+  // True when the device verifies the IPv4 header and TCP/UDP checksums
+  // of received packets and reports the result in their offload flags
+  // (Packet::rx_checksum_good).  Decapsulation then skips the software
+  // checks for packets it marked good.
+  virtual bool rx_checksum_offload() const { return false; }
   // The link state (without waiting for negotiation).
   virtual LinkState link_state() const = 0;
   // A snapshot of the counters.

@@ -36,6 +36,8 @@ class WirePort : public SinkPort {
   }
   MacAddress mac() const override { return mac_; }
   int mtu() const override { return mtu_; }
+  bool rx_checksum_offload() const override { return offload; }
+  bool offload = false;  // Claims receive checksum verification.
 
  private:
   MacAddress mac_;  // Its MAC.
@@ -71,8 +73,10 @@ struct Host {
   uint32_t tun = 0;
 
   void Receive(const std::string& port, const Frame& f) { ReceiveBurst(port, {f}); }
-  // Receives `frames` (at most 32) as one batch.
-  void ReceiveBurst(const std::string& port, const std::vector<Frame>& frames) {
+  // Receives `frames` (at most 32) as one batch, marked with the receive
+  // checksum flags `rx_good` (Packet::kRx*Good).
+  void ReceiveBurst(const std::string& port, const std::vector<Frame>& frames,
+                    uint32_t rx_good = 0) {
     PacketBatch b;
     for (const Frame& f : frames) {
       Packet* p = TestPool().Alloc();
@@ -80,6 +84,7 @@ struct Host {
       uint8_t* d = p->Append(static_cast<uint32_t>(f.size()));
       ASSERT_NE(d, nullptr);
       std::memcpy(d, f.data(), f.size());
+      SetRxChecksumGood(p, rx_good);
       b.Add(p);
     }
     dp->fastpath(0)->Process(*dp->PortNumber(port), &b);
@@ -541,6 +546,46 @@ TEST(TunnelFastLane, GeneveOptionReadPerPacket) {
   b->ReceiveBurst("phy", outer);
   EXPECT_EQ(Take(b->vm), to_vm);
   EXPECT_EQ(Take(b->other), to_other);
+}
+
+// Checksums the underlay device verified are not checked again, on the
+// fast lane and the full path alike; flags from a device that does not
+// claim the offload are ignored.
+TEST(TunnelFastLane, DeviceVerifiedChecksumsAreTrusted) {
+  TestEal();
+  std::map<std::string, std::string> opts{{"key", "77"}, {"csum", "true"}};
+  auto a = MakeHost(1, "geneve", false, opts);
+  auto b = MakeHost(2, "geneve", false, opts);
+  ASSERT_EQ(AddFlows(a->dp.get(), {"in_port=vm,actions=output:tun"}), "");
+  ASSERT_EQ(AddFlows(b->dp.get(), {"in_port=tun,actions=output:vm"}), "");
+  a->tunnels->LearnNeighbor(*tunnels::IpAddr::Parse("192.168.50.2"),
+                            *tunnels::MacAddr::Parse("02:00:00:00:01:02"), "phy");
+  std::vector<Frame> outer;
+  for (uint8_t i = 0; i < 3; ++i) a->Receive("vm", Inner(80, static_cast<uint8_t>(i)));
+  outer = Take(a->phy);
+  ASSERT_EQ(outer.size(), 3u);
+  std::vector<Frame> bad_udp = outer;
+  for (Frame& f : bad_udp) f.back() ^= 0x5a;  // The UDP checksum is now wrong.
+  for (Frame& f : outer) {
+    f[22] ^= 1;       // TTL: the IPv4 header checksum is now wrong.
+    f.back() ^= 0x5a;  // Payload: the UDP checksum is now wrong.
+  }
+  const uint32_t good = Packet::kRxIpChecksumGood | Packet::kRxL4ChecksumGood;
+  b->ReceiveBurst("phy", outer, good);  // The device does not claim it.
+  EXPECT_TRUE(Take(b->vm).empty());
+  EXPECT_EQ(b->tunnels->Drops(tunnels::DropReason::kBadIpv4Checksum), 3u);
+  b->phy->offload = true;
+  UnderlayAddress addr{*tunnels::IpAddr::Parse("192.168.50.2"), 24};
+  ASSERT_TRUE(b->tunnels->SetUnderlayPort("phy", {addr}).ok());
+  b->ReceiveBurst("phy", outer, good);
+  EXPECT_EQ(Take(b->vm).size(), 3u);
+  // Only the IPv4 header verified: the UDP checksum is checked (the usual
+  // path, which counts the drop, checks both in software).
+  b->ReceiveBurst("phy", bad_udp, Packet::kRxIpChecksumGood);
+  EXPECT_TRUE(Take(b->vm).empty());
+  EXPECT_EQ(b->tunnels->Drops(tunnels::DropReason::kBadUdpChecksum), 3u);
+  b->ReceiveBurst("phy", outer, 0);
+  EXPECT_EQ(b->tunnels->Drops(tunnels::DropReason::kBadIpv4Checksum), 6u);
 }
 
 TEST(TunnelCommands, OpenVswitchTexts) {

@@ -336,6 +336,7 @@ Status TunnelManager::SetUnderlayPort(std::string_view name,
   info.number = *number;
   info.mac.bytes = device->mac().bytes;
   info.mtu = device->mtu() > 0 ? device->mtu() : 1500;
+  info.rx_checksum_offload = device->rx_checksum_offload();
   info.addresses = std::move(addresses);
   {
     std::lock_guard<std::mutex> lock(mutex_);

@@ -134,6 +134,8 @@ struct UnderlayInfo {
   uint32_t number = 0;                     // Datapath port number.
   tunnels::MacAddr mac;                    // Its MAC (ARP/ND answers, source).
   int mtu = 1500;                          // Its MTU (IP bytes).
+  bool rx_checksum_offload = false;        // Its device verifies receive
+                                           // checksums (Port::rx_checksum_offload).
   std::vector<UnderlayAddress> addresses;  // Local tunnel addresses.
 };
 
@@ -250,8 +252,8 @@ class TunnelManager final : public TunnelHook {
   void EncapSegments(const Template& t, const tunnels::EncapParams& params, Packet* pkt,
                      ExecSink* sink);
   DropReason DecapOne(Packet* pkt, cls::FlowKey* md, bool* held);
-  bool PopFull(ThreadState& ts, const tunnels::DecapContext& ctx, Packet* pkt, bool lane_ok,
-               ExecSink* sink);
+  bool PopFull(ThreadState& ts, const tunnels::DecapContext& ctx, Packet* pkt,
+               uint32_t rx_flags, bool lane_ok, ExecSink* sink);
   tunnels::DecapContext MakeDecapContext(const ThreadState& ts) const;
   DropReason DecapWith(ThreadState& ts, const tunnels::DecapContext& ctx, Packet* pkt,
                        cls::FlowKey* md, uint32_t* port, bool* held);

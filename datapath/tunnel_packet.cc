@@ -22,6 +22,9 @@ constexpr uint8_t kNdNa = 136;
 constexpr uint32_t kReassembledHeadroom = 128;  // Left before a rebuilt STT frame.
 constexpr uint32_t kMaxSttSegments = 64;        // Per frame sent.
 
+static_assert(Packet::kRxIpChecksumGood == tunnels::kRxIpChecksumGood &&
+              Packet::kRxL4ChecksumGood == tunnels::kRxL4ChecksumGood);
+
 // Critical Geneve options this datapath parses.
 constexpr tunnels::GeneveOptionId kUnderstood[] = {tunnels::kOvnPortsOption};
 
@@ -617,9 +620,15 @@ void TunnelManager::PopBatch(uint32_t /*tunnel_port*/, Packet* const* pkts, uint
 // port and key words are the learned ones (only the Geneve option value
 // is read per packet).  Otherwise the full Decap runs and, on success,
 // teaches the lane.  The lane is used only with FillKnownKey's key layout.
+// When the underlay device verifies receive checksums, the packets' flags
+// (fresh from the device: nothing has edited them) stand for the IPv4
+// header and UDP checksum checks, in the lane and in Decap alike.
 uint32_t TunnelManager::PopEarly(uint32_t in_port, Packet** pkts, uint32_t n, ExecSink* sink) {
   ThreadState& ts = State();
-  if (ts.config.endpoints.empty() || ts.config.FindUnderlay(in_port) == nullptr) return n;
+  const UnderlayInfo* u =
+      ts.config.endpoints.empty() ? nullptr : ts.config.FindUnderlay(in_port);
+  if (u == nullptr) return n;
+  const bool hw_csum = u->rx_checksum_offload;
   tunnels::DecapContext ctx = MakeDecapContext(ts);
   ctx.stt = nullptr;  // Segments are left to PopBatch (reassembly).
   ctx.now_ns = 0;
@@ -633,11 +642,12 @@ uint32_t TunnelManager::PopEarly(uint32_t in_port, Packet** pkts, uint32_t n, Ex
       continue;
     }
     tunnels::PacketView v = ViewOf(pkt);
-    if (lane_ok && ts.lane.Decap(v, 0)) {
+    const uint32_t rx_flags = hw_csum ? pkt->rx_checksum_good() : 0;
+    if (lane_ok && ts.lane.Decap(v, rx_flags)) {
       pkt->SetDataWindow(v.offset(), v.length());
       if (ts.lane_value) ts.lane_md.w[7] = Load32Be(pkt->data() - 4);
       sink->Recirculate(pkt, ts.lane_port, ts.lane_md);
-    } else if (!PopFull(ts, ctx, pkt, lane_ok, sink)) {
+    } else if (!PopFull(ts, ctx, pkt, rx_flags, lane_ok, sink)) {
       pkts[kept++] = pkt;
     }
   }
@@ -648,12 +658,14 @@ uint32_t TunnelManager::PopEarly(uint32_t in_port, Packet** pkts, uint32_t n, Ex
 // key, Recirculate; on success the lane learns the packet's outer headers.
 // False (nothing changed or counted) when the usual path must take it.
 bool TunnelManager::PopFull(ThreadState& ts, const tunnels::DecapContext& ctx, Packet* pkt,
-                            bool lane_ok, ExecSink* sink) {
+                            uint32_t rx_flags, bool lane_ok, ExecSink* sink) {
   const uint8_t* frame = pkt->data();
   const uint32_t frame_len = pkt->length();
   tunnels::TunnelMetadata m;
   tunnels::PacketView v = ViewOf(pkt);
-  if (tunnels::Decap(ctx, v, 0, &m).status != tunnels::DecapStatus::kDecapped) return false;
+  if (tunnels::Decap(ctx, v, rx_flags, &m).status != tunnels::DecapStatus::kDecapped) {
+    return false;
+  }
   const uint32_t port = SelectPort(ts.config, m);
   if (port == 0) return false;
   pkt->SetDataWindow(v.offset(), v.length());
