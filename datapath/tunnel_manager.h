@@ -39,7 +39,12 @@
 //     table, so such a packet's translation can only be this pop.  It
 //     takes only packets that Decap accepts whole without reassembly and
 //     that some tunnel port selects; the rest (malformed traffic, STT
-//     segments) goes the usual way, which counts the drops.
+//     segments) goes the usual way, which counts the drops.  A packet
+//     whose outer headers repeat those of the last one it accepted takes
+//     the thread's tunnels::DecapLane (a masked compare, the checksums and
+//     lengths, the learned port and key words) instead of the full Decap.
+//     Checksums the underlay device verified (Port::rx_checksum_offload,
+//     Packet::rx_checksum_good) are not checked again there.
 //   * ARP and ND (MatchUnderlay + Control): ARP requests for a local
 //     address are answered from the underlay port's MAC, NS likewise with
 //     an NA; the sender's mapping is learned.  ARP replies and NAs sent to
