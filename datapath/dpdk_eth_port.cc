@@ -140,10 +140,15 @@ Status DpdkEthPort::Configure(const DpdkPortConfig& c) {
     conf.rx_adv_conf.rss_conf.rss_hf = rss;
   }
   // Receive checksum verification, used by decapsulation, when the device
-  // has it for all of IPv4, UDP and TCP.
+  // has it for all of IPv4, UDP and TCP.  Not for virtio and vhost-user:
+  // with the offload on they accept a guest's partial checksums instead
+  // of completing them (flagging them "none"), and this datapath requests
+  // no transmit checksum offload to finish them elsewhere.
   const uint64_t csum = RTE_ETH_RX_OFFLOAD_IPV4_CKSUM | RTE_ETH_RX_OFFLOAD_UDP_CKSUM |
                         RTE_ETH_RX_OFFLOAD_TCP_CKSUM;
-  rx_checksum_ = (info.rx_offload_capa & csum) == csum;
+  const bool virtio = driver_.find("virtio") != std::string::npos ||
+                      driver_.find("vhost") != std::string::npos;
+  rx_checksum_ = !virtio && (info.rx_offload_capa & csum) == csum;
   if (rx_checksum_) conf.rxmode.offloads |= csum;
   if (int r = rte_eth_dev_configure(port_id_, n_rxq_, n_txq_, &conf); r != 0) {
     return Error("port", what + ": rte_eth_dev_configure(" +
