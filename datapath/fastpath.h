@@ -29,8 +29,11 @@
 //   * L2 mode: while the megaflow cache holds one mask that covers only
 //     in_port and the Ethernet words (dl_dst, vlan_tci, dl_src, dl_type),
 //     every megaflow is one output and the EMC is not in use, a plain
-//     IPv4 frame's key gets only those words (ExtractEthernetWords); a
-//     packet that misses, or any other frame, is extracted in full.
+//     IPv4 frame's key gets only those words (ExtractEthernetWords), and
+//     the batch is looked up in an L2FlowTable (l2_table.h: a slot, then
+//     the megaflow's first line, which holds the compared words and the
+//     counters) instead of the classifier; a packet that misses, or any
+//     other frame, is extracted in full.
 //   * Two passes over the batch: extract all keys, hashing each plain key
 //     and prefetching its EMC slots; then look them all up.
 //   * EMC policy: skipped while the megaflow cache has fewer than
