@@ -69,6 +69,7 @@ class L2FlowTable {
   Megaflow* Probe(const uint64_t* w, uint64_t tag, size_t j) const;
   // Adds `f` with hash `h` (no growth check).
   void Place(Megaflow* f, uint64_t h);
+  // Doubles the capacity, placing every flow again.
   void Grow();
 
   uint64_t mask_[3] = {};                // Mask of words 0, 14, 15.
