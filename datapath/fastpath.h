@@ -29,8 +29,11 @@
 //   * L2 mode: while the megaflow cache holds one mask that covers only
 //     in_port and the Ethernet words (dl_dst, vlan_tci, dl_src, dl_type),
 //     every megaflow is one output and the EMC is not in use, a plain
-//     IPv4 frame's key gets only those words (ExtractEthernetWords); a
-//     packet that misses, or any other frame, is extracted in full.
+//     IPv4 frame's key gets only those words (ExtractEthernetWords), and
+//     the batch is looked up in an L2FlowTable (l2_table.h: a slot, then
+//     the megaflow's first line, which holds the compared words and the
+//     counters) instead of the classifier; a packet that misses, or any
+//     other frame, is extracted in full.
 //   * Two passes over the batch: extract all keys, hashing each plain key
 //     and prefetching its EMC slots; then look them all up.
 //   * EMC policy: skipped while the megaflow cache has fewer than
@@ -87,6 +90,7 @@
 #include "datapath/drop_reasons.h"
 #include "datapath/emc.h"
 #include "datapath/flow_rule.h"
+#include "datapath/l2_table.h"
 #include "datapath/megaflow.h"
 #include "datapath/pmd.h"
 #include "datapath/port_map.h"
@@ -215,7 +219,7 @@ class FastPath : public PacketHandler, private ExecSink {
   void Upcall(Work* w, int i);
   void Execute(Work* w);
   bool TrySimple(uint32_t in_port, PacketBatch* batch);
-  void RefreshSimple();
+  void RefreshSimple(bool rebuild);
   void SendTo(uint32_t port, Packet* pkt);
   void SendBurst(uint32_t port, Packet* const* pkts, uint32_t n);
   int Bucket(uint32_t port);
@@ -256,6 +260,8 @@ class FastPath : public PacketHandler, private ExecSink {
                                       // only, all one-output, no EMC: keys
                                       // of plain IPv4 frames need only
                                       // their Ethernet words (ClassifyL2).
+  L2FlowTable l2_table_;              // L2 mode's lookup: every published
+                                      // megaflow while l2_mode_ is set.
   SimpleFlow simple_[kMaxSimpleFlows];  // Simple-match megaflows by port.
   size_t n_port_flows_ = 0;           // Entries of port_flows_.
   SimpleFlow port_flows_[kMaxSimpleFlows];  // In_port-only megaflows (one

@@ -58,6 +58,9 @@ Megaflow* MegaflowCache::Install(const cls::FlowKey& key, XlateResult&& xlate) {
   f->tables = xlate.tables;
   f->single_output = SingleOutput(f->actions);
   f->in_port_only = InPortOnly(f->match);
+  f->eth_words[0] = f->match.key.w[0];
+  f->eth_words[1] = f->match.key.w[14];
+  f->eth_words[2] = f->match.key.w[15];
   if (f->single_output == kNoSingleOutput) ++n_multi_action_;
   std::lock_guard<std::mutex> lock(mutex_);
   f->cls_rule = cls_.Insert(f->match, 0, reinterpret_cast<uint64_t>(f));

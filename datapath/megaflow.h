@@ -53,6 +53,10 @@ struct alignas(64) Megaflow {
   bool dead = false;                             // Evicted (PMD only).
   bool in_port_only = false;                     // The mask has in_port bits
                                                  // only (a "simple match").
+  uint64_t eth_words[3] = {};                    // Match key words 0, 14, 15
+                                                 // (already masked): what
+                                                 // L2FlowTable compares, in
+                                                 // the line it counts in.
   DpActions actions;                             // What to do.
   cls::Match match;                              // (key & wc, wc).
   cls::FlowKey key{};                            // The key translated.
