@@ -85,7 +85,6 @@ uint32_t EncapRun(const tunnels::UdpEncapPlan& plan, Packet* const* pkts, uint32
   uint32_t n_run = 0;
   for (uint32_t i = 0; i < n; ++i) {
     Packet* pkt = pkts[i];
-    if (i + 1 < n) __builtin_prefetch(pkts[i + 1]->data());
     uint8_t* p = pkt->is_contiguous() ? tunnels::EncapPlanned<kV6, kCsum>(
                                             plan, pkt->data(), pkt->length(), pkt->headroom())
                                       : nullptr;

@@ -143,7 +143,7 @@ inline uint64_t ShortWord(const uint8_t* p, size_t n) {  // Fewer than 8 bytes.
 // A flow hash over the inner frame's addresses, protocol and ports, for
 // callers without a NIC RSS hash.  Frames too short hash what they have.
 // Inline: it runs per encapsulated packet (as a call it cost ~3 cycles).
-inline uint32_t InnerFlowHash(std::span<const uint8_t> frame) {
+[[gnu::always_inline]] inline uint32_t InnerFlowHash(std::span<const uint8_t> frame) {
   using encap_detail::ShortWord;
   using encap_detail::Word;
   // The flow's words (Ethernet header, protocol, addresses, L4 ports) are
