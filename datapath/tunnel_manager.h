@@ -33,7 +33,10 @@
 //     first Geneve option (class, type, 4-byte value) in its key.
 //   * Batches (PushBatch, PopBatch, PopEarly): the fast path hands over a
 //     run of packets of one megaflow, so the thread state, the tunnel
-//     port and the template are looked up once per batch.  PopEarly takes
+//     port and the template are looked up once per batch; for Geneve and
+//     VXLAN PushBatch also prepares a tunnels::UdpEncapPlan (header with
+//     options and VNI, constant checksum parts) and runs
+//     tunnels::EncapPlanned per packet (PushPlanned).  PopEarly takes
 //     valid tunnel traffic off an underlay port's batch before the fast
 //     path extracts any key: MatchUnderlay runs before every OpenFlow
 //     table, so such a packet's translation can only be this pop.  It
