@@ -260,8 +260,8 @@ class TunnelManager final : public TunnelHook {
                  ExecSink* sink, uint32_t* out_port);
   void EncapSegments(const Template& t, const tunnels::EncapParams& params, Packet* pkt,
                      ExecSink* sink);
-  void PushPlanned(ThreadState& ts, const Template& t, const tunnels::UdpEncapPlan& plan,
-                   tunnels::EncapParams& ep, Packet* const* pkts, uint32_t n, ExecSink* sink);
+  bool PushPlanned(ThreadState& ts, const Template& t, tunnels::EncapParams& ep,
+                   Packet* const* pkts, uint32_t n, ExecSink* sink);
   DropReason DecapOne(Packet* pkt, cls::FlowKey* md, bool* held);
   bool PopFull(ThreadState& ts, const tunnels::DecapContext& ctx, Packet* pkt,
                uint32_t rx_flags, bool lane_ok, ExecSink* sink);

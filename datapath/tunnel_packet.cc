@@ -381,10 +381,8 @@ void TunnelManager::PushBatch(const TunnelPushParams& params, Packet* const* pkt
   tunnels::EncapParams ep;  // The per-packet fields are filled by EncapWith.
   ep.tun_id = params.tun_id;
   ep.geneve_options = {opt, GeneveOption(params, opt)};
-  tunnels::UdpEncapPlan plan;
-  if (t != nullptr &&
-      tunnels::PrepareUdpEncap(t->tmpl, ep, t->mtu + tunnels::kEthHeaderBytes, &plan)) {
-    PushPlanned(ts, *t, plan, ep, pkts, n, sink);
+  if (t != nullptr && t->tmpl.type != tunnels::TunnelType::kStt &&
+      PushPlanned(ts, *t, ep, pkts, n, sink)) {
     return;
   }
   // Encapsulated packets leave in runs per underlay port (one per batch
@@ -409,12 +407,17 @@ void TunnelManager::PushBatch(const TunnelPushParams& params, Packet* const* pkt
   if (n_run != 0) sink->OutputBatch(run_port, run, n_run);
 }
 
-// PushBatch for Geneve and VXLAN: EncapPlanned on each packet, EncapWith
-// (which counts the reason) on any the plan does not take.  Every packet
-// that is not dropped leaves on t.out_port, in order.
-void TunnelManager::PushPlanned(ThreadState& ts, const Template& t,
-                                const tunnels::UdpEncapPlan& plan, tunnels::EncapParams& ep,
+// PushBatch for Geneve and VXLAN: prepares a plan for `t` and `ep`, then
+// EncapPlanned on each packet, EncapWith (which counts the reason) on any
+// the plan does not take.  Every packet that is not dropped leaves on
+// t.out_port, in order.  False, with nothing done, when no plan fits (STT,
+// bad or long options): the caller takes the per-packet path.
+bool TunnelManager::PushPlanned(ThreadState& ts, const Template& t, tunnels::EncapParams& ep,
                                 Packet* const* pkts, uint32_t n, ExecSink* sink) {
+  tunnels::UdpEncapPlan plan;
+  if (!tunnels::PrepareUdpEncap(t.tmpl, ep, t.mtu + tunnels::kEthHeaderBytes, &plan)) {
+    return false;
+  }
   Packet* run[PacketBatch::kMaxPackets];
   for (uint32_t done = 0; done < n;) {
     const uint32_t chunk = std::min<uint32_t>(n - done, PacketBatch::kMaxPackets);
@@ -436,6 +439,7 @@ void TunnelManager::PushPlanned(ThreadState& ts, const Template& t,
     if (n_run != 0) sink->OutputBatch(t.out_port, run, n_run);
     done += chunk;
   }
+  return true;
 }
 
 // Encapsulates `pkt`.  True with *out_port set: send it there; true with
