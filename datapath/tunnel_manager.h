@@ -33,7 +33,10 @@
 //     first Geneve option (class, type, 4-byte value) in its key.
 //   * Batches (PushBatch, PopBatch, PopEarly): the fast path hands over a
 //     run of packets of one megaflow, so the thread state, the tunnel
-//     port and the template are looked up once per batch.  PopEarly takes
+//     port and the template are looked up once per batch; for Geneve and
+//     VXLAN PushBatch also prepares a tunnels::UdpEncapPlan (header with
+//     options and VNI, constant checksum parts) and runs
+//     tunnels::EncapPlanned per packet (PushPlanned).  PopEarly takes
 //     valid tunnel traffic off an underlay port's batch before the fast
 //     path extracts any key: MatchUnderlay runs before every OpenFlow
 //     table, so such a packet's translation can only be this pop.  It
@@ -85,6 +88,7 @@
 #include "tunnels/drop_reason.h"
 #include "tunnels/decap.h"
 #include "tunnels/encap.h"
+#include "tunnels/encap_burst.h"
 #include "tunnels/neighbor.h"
 #include "tunnels/route_table.h"
 #include "tunnels/stt_reassembly.h"
@@ -256,6 +260,8 @@ class TunnelManager final : public TunnelHook {
                  ExecSink* sink, uint32_t* out_port);
   void EncapSegments(const Template& t, const tunnels::EncapParams& params, Packet* pkt,
                      ExecSink* sink);
+  bool PushPlanned(ThreadState& ts, const Template& t, tunnels::EncapParams& ep,
+                   Packet* const* pkts, uint32_t n, ExecSink* sink);
   DropReason DecapOne(Packet* pkt, cls::FlowKey* md, bool* held);
   bool PopFull(ThreadState& ts, const tunnels::DecapContext& ctx, Packet* pkt,
                uint32_t rx_flags, bool lane_ok, ExecSink* sink);

@@ -6,6 +6,7 @@
 #include <set>
 
 #include "datapath/tunnel_internal.h"
+#include "tunnels/encap_burst.h"
 #include "tunnels/geneve.h"
 #include "tunnels/mtu.h"
 #include "tunnels/neighbor.h"
@@ -72,6 +73,29 @@ uint32_t GeneveOption(const TunnelPushParams& p, uint8_t* out) {
   out[3] = 1;  // One 4-byte word of data.
   for (int i = 0; i < 4; ++i) out[4 + i] = static_cast<uint8_t>(p.geneve_value >> (24 - 8 * i));
   return 8;
+}
+
+// Encapsulates pkts[0..n) with `plan` (kV6 == plan.ipv6, kCsum ==
+// plan.csum) and appends them to run[] in order.  A packet the plan cannot
+// take goes to slow(pkt): appended when it returns true, else dropped by
+// slow.  Returns the number appended.
+template <bool kV6, bool kCsum, typename Slow>
+uint32_t EncapRun(const tunnels::UdpEncapPlan& plan, Packet* const* pkts, uint32_t n,
+                  Packet** run, Slow& slow) {
+  uint32_t n_run = 0;
+  for (uint32_t i = 0; i < n; ++i) {
+    Packet* pkt = pkts[i];
+    uint8_t* p = pkt->is_contiguous() ? tunnels::EncapPlanned<kV6, kCsum>(
+                                            plan, pkt->data(), pkt->length(), pkt->headroom())
+                                      : nullptr;
+    if (p != nullptr) {
+      pkt->SetDataWindow(pkt->headroom() - plan.hdr_len, pkt->length() + plan.hdr_len);
+      run[n_run++] = pkt;
+    } else if (slow(pkt)) {
+      run[n_run++] = pkt;
+    }
+  }
+  return n_run;
 }
 
 // Where the fields FillKey writes live in the key, looked up once
@@ -357,6 +381,10 @@ void TunnelManager::PushBatch(const TunnelPushParams& params, Packet* const* pkt
   tunnels::EncapParams ep;  // The per-packet fields are filled by EncapWith.
   ep.tun_id = params.tun_id;
   ep.geneve_options = {opt, GeneveOption(params, opt)};
+  if (t != nullptr && t->tmpl.type != tunnels::TunnelType::kStt &&
+      PushPlanned(ts, *t, ep, pkts, n, sink)) {
+    return;
+  }
   // Encapsulated packets leave in runs per underlay port (one per batch
   // but for STT segments): one OutputBatch instead of an Output each.
   Packet* run[PacketBatch::kMaxPackets];
@@ -377,6 +405,41 @@ void TunnelManager::PushBatch(const TunnelPushParams& params, Packet* const* pkt
     }
   }
   if (n_run != 0) sink->OutputBatch(run_port, run, n_run);
+}
+
+// PushBatch for Geneve and VXLAN: prepares a plan for `t` and `ep`, then
+// EncapPlanned on each packet, EncapWith (which counts the reason) on any
+// the plan does not take.  Every packet that is not dropped leaves on
+// t.out_port, in order.  False, with nothing done, when no plan fits (STT,
+// bad or long options): the caller takes the per-packet path.
+bool TunnelManager::PushPlanned(ThreadState& ts, const Template& t, tunnels::EncapParams& ep,
+                                Packet* const* pkts, uint32_t n, ExecSink* sink) {
+  tunnels::UdpEncapPlan plan;
+  if (!tunnels::PrepareUdpEncap(t.tmpl, ep, t.mtu + tunnels::kEthHeaderBytes, &plan)) {
+    return false;
+  }
+  Packet* run[PacketBatch::kMaxPackets];
+  for (uint32_t done = 0; done < n;) {
+    const uint32_t chunk = std::min<uint32_t>(n - done, PacketBatch::kMaxPackets);
+    uint32_t n_run = 0;
+    auto slow = [&](Packet* pkt) {
+      uint32_t out = 0;
+      if (EncapWith(ts, t, ep, pkt, sink, &out)) return true;
+      sink->Drop(pkt, DropReason::kTunnelPushFailed);
+      return false;
+    };
+    Packet* const* batch = pkts + done;
+    if (plan.ipv6) {
+      n_run = plan.csum ? EncapRun<true, true>(plan, batch, chunk, run, slow)
+                        : EncapRun<true, false>(plan, batch, chunk, run, slow);
+    } else {
+      n_run = plan.csum ? EncapRun<false, true>(plan, batch, chunk, run, slow)
+                        : EncapRun<false, false>(plan, batch, chunk, run, slow);
+    }
+    if (n_run != 0) sink->OutputBatch(t.out_port, run, n_run);
+    done += chunk;
+  }
+  return true;
 }
 
 // Encapsulates `pkt`.  True with *out_port set: send it there; true with

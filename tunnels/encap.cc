@@ -3,37 +3,17 @@
 #include <algorithm>
 #include <cstring>
 
+#include "tunnels/encap_burst.h"
+
 namespace spate::tunnels {
 namespace {
 
 constexpr uint16_t kTcpFlagsPshAck = 0x5018;  // Data offset 5, PSH|ACK.
 constexpr uint32_t kMaxIpPayload = 65535;
 
-// The inner packet's ToS and TTL, for inherit and ECN propagation.
-struct InnerIp {
-  uint8_t tos = 0;   // IPv4 ToS or IPv6 traffic class; 0 if not IP.
-  uint8_t ttl = 64;  // TTL or hop limit; system default 64 if not IP.
-};
-
-[[gnu::always_inline]] inline InnerIp ReadInnerIp(const uint8_t* frame, uint32_t len) {
-  InnerIp info;
-  if (len < kEthHeaderBytes + kIpv4HeaderBytes) return info;
-  const uint16_t type = Load16(frame + 12);
-  if (type == kEtherTypeIpv4 && (frame[14] >> 4) == 4) {
-    info.tos = frame[15];
-    info.ttl = frame[22];
-  } else if (type == kEtherTypeIpv6 &&
-             len >= kEthHeaderBytes + kIpv6HeaderBytes) {
-    info.tos = static_cast<uint8_t>(Load16(frame + 14) >> 4);
-    info.ttl = frame[21];
-  }
-  return info;
-}
-
-uint16_t SourcePort(uint32_t hash) {
-  hash ^= hash >> 16;
-  return static_cast<uint16_t>(0xc000u | (hash & 0x3fffu));  // 49152..65535.
-}
+using encap_detail::InnerIp;
+using encap_detail::ReadInnerIp;
+using encap_detail::SourcePort;
 
 // Copies the template with a constant-size copy for the common sizes.
 inline void CopyTemplate(uint8_t* p, const EncapTemplate& t) {
@@ -250,6 +230,51 @@ DropReason Encap(const EncapTemplate& t, const EncapParams& params,
   return DropReason::kNone;
 }
 
+bool PrepareUdpEncap(const EncapTemplate& t, const EncapParams& params,
+                     uint32_t max_frame_bytes, UdpEncapPlan* plan) {
+  if (t.type == TunnelType::kStt) return false;
+  uint32_t opt_len = 0;
+  bool critical = false;
+  if (t.type == TunnelType::kGeneve && !params.geneve_options.empty()) {
+    if (!CheckOptions(params.geneve_options, &critical)) return false;
+    opt_len = static_cast<uint32_t>(params.geneve_options.size());
+  }
+  const uint32_t hdr_len = t.length + opt_len;
+  if (hdr_len > kMaxPlanHeaderBytes) return false;
+  UdpEncapPlan& pl = *plan;
+  std::memcpy(pl.hdr, t.bytes, t.length);
+  uint8_t* tun = pl.hdr + t.tunnel_offset;
+  if (opt_len != 0) {
+    std::memcpy(pl.hdr + t.length, params.geneve_options.data(), opt_len);
+    tun[0] = static_cast<uint8_t>(opt_len / 4);
+    tun[1] = critical ? 0x40 : 0;
+  }
+  if (t.key_flow) Store32(tun + 4, static_cast<uint32_t>(params.tun_id) << 8);
+  pl.hdr_len = hdr_len;
+  pl.l4_offset = t.l4_offset;
+  pl.l4_fixed = hdr_len - t.l4_offset;
+  const uint32_t ip_limit = kMaxIpPayload - (t.ipv6 ? 0 : kIpv4HeaderBytes) - pl.l4_fixed;
+  const uint32_t mtu_limit = max_frame_bytes > hdr_len ? max_frame_bytes - hdr_len : 0;
+  pl.max_inner = std::min(ip_limit, mtu_limit);
+  pl.ipv6 = t.ipv6;
+  pl.csum = t.l4_csum;
+  pl.tos_inherit = t.tos_inherit;
+  pl.ttl_inherit = t.ttl_inherit;
+  pl.tos = t.tos;
+  pl.ttl = t.ttl;
+  // The same terms FinishOuter adds, less the per-packet ones: a folded
+  // one's complement sum does not depend on how its terms are grouped.
+  pl.ip_sum = static_cast<uint32_t>(t.ip_sum) + HostToNet16(params.ip_id);
+  if (!t.ipv6) {
+    Store16(pl.hdr + kEthHeaderBytes + 4, params.ip_id);
+    if (!t.ttl_inherit) {
+      pl.ip_sum += HostToNet16(static_cast<uint16_t>(t.ttl << 8 | kIpProtoUdp));
+    }
+  }
+  pl.udp_sum = SumBytes(pl.hdr + t.l4_offset, pl.l4_fixed, t.pseudo_sum);
+  return true;
+}
+
 uint32_t SttSegmentCount(const EncapTemplate& t, uint32_t inner_bytes,
                          uint32_t mtu_bytes) {
   const uint32_t overhead = t.tunnel_offset - kEthHeaderBytes;  // IP + TCP.
@@ -296,65 +321,6 @@ DropReason EncapSttSegments(const EncapTemplate& t, const EncapParams& params,
     FinishOuter(t, params, p, kTcpHeaderBytes + len, inner_ip);
   }
   return DropReason::kNone;
-}
-
-namespace {
-
-uint64_t Word(const uint8_t* p) {  // 8 bytes, native order.
-  uint64_t v;
-  std::memcpy(&v, p, 8);
-  return v;
-}
-
-uint64_t ShortWord(const uint8_t* p, size_t n) {  // Fewer than 8 bytes.
-  uint64_t v = 0;
-  for (size_t i = 0; i < n; ++i) v = v << 8 | p[i];
-  return v;
-}
-
-}  // namespace
-
-uint32_t InnerFlowHash(std::span<const uint8_t> frame) {
-  // The flow's words (Ethernet header, protocol, addresses, L4 ports) are
-  // each multiplied by their own odd constant and the products xored:
-  // independent multiplies instead of a serial byte-wise chain (an
-  // FNV-1a over 27 bytes cost about 100 cycles per packet, a sixth of the
-  // encapsulation path), then a final avalanche.
-  constexpr uint64_t kK[7] = {0x9e3779b97f4a7c15ULL, 0xc2b2ae3d27d4eb4fULL,
-                              0x165667b19e3779f9ULL, 0xd6e8feb86659fd93ULL,
-                              0xa0761d6478bd642fULL, 0xe7037ed1a0b428dbULL,
-                              0x8ebc6af09c88c6e3ULL};
-  const uint8_t* f = frame.data();
-  const size_t n = frame.size();
-  // Fixed-size loads only (a variable-length memcpy is a library call).
-  uint64_t h = n < kEthHeaderBytes ? ShortWord(f, n < 8 ? n : 8) * kK[0] ^ n
-                                   : Word(f) * kK[0] ^ Word(f + 6) * kK[1];
-  if (n >= kEthHeaderBytes) {
-    const uint16_t type = Load16(f + 12);
-    size_t l4 = 0;
-    uint8_t proto = 0;
-    if (type == kEtherTypeIpv4 && n >= 34 && (f[14] >> 4) == 4) {
-      proto = f[23];
-      h ^= Word(f + 26) * kK[2];
-      const bool fragment = (Load16(f + 20) & 0x3fff) != 0;
-      if (!fragment) l4 = kEthHeaderBytes + 4 * size_t{f[14] & 0xfu};
-    } else if (type == kEtherTypeIpv6 && n >= 54) {
-      proto = f[20];
-      h ^= Word(f + 22) * kK[2] ^ Word(f + 30) * kK[3] ^ Word(f + 38) * kK[4] ^
-           Word(f + 46) * kK[5];
-      l4 = 54;
-    }
-    uint64_t ports = 0;
-    if (l4 != 0 && (proto == kIpProtoTcp || proto == kIpProtoUdp) && n >= l4 + 4) {
-      uint32_t p32;
-      std::memcpy(&p32, f + l4, 4);
-      ports = p32;
-    }
-    h ^= (ports << 8 | proto) * kK[6];
-  }
-  // The high half of a sum of products depends on every input bit; the
-  // full avalanche (shift, multiply, shift) added ~8 cycles of latency.
-  return static_cast<uint32_t>(h >> 32);
 }
 
 }  // namespace spate::tunnels
