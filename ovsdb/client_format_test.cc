@@ -318,26 +318,32 @@ TEST_P(ClientInterop, MonitorCondLikeDebianClient) {
   EXPECT_EQ(ours.find("low"), std::string::npos) << ours;
 }
 
-// Each client in turn takes lock "L", has it stolen by Debian's client, and
-// gets it back when the stealer exits: both print the same lines.
+// Each client in turn takes a lock, has it stolen by Debian's client, and
+// gets it back when the stealer exits: both print the same lines.  Each
+// client has a lock of its own ("L", then "K"): the first holder is killed,
+// and the server may not have seen that connection close when the second
+// client asks.
 TEST_P(ClientInterop, LockStealLikeDebianClient) {
-  auto scenario = [&](const std::string& client, const std::string& out) {
-    testing::Child holder({client, "lock", remote(), "L"}, dir_.File(out));
+  auto scenario = [&](const std::string& client, const std::string& out,
+                      const std::string& lock) {
+    testing::Child holder({client, "lock", remote(), lock}, dir_.File(out));
     EXPECT_TRUE(WaitFor([&] { return Has(out, "{\"locked\":true}\n"); }))
         << ReadFile(dir_.File(out));
     {
-      testing::Child thief({"/usr/bin/ovsdb-client", "steal", remote(), "L"}, dir_.File("t.out"));
+      testing::Child thief({"/usr/bin/ovsdb-client", "steal", remote(), lock},
+                           dir_.File(out + ".thief"));
       EXPECT_TRUE(WaitFor([&] { return Has(out, "stolen"); })) << ReadFile(dir_.File(out));
-      EXPECT_TRUE(WaitFor([&] { return Has("t.out", "{\"locked\":true}"); }));
+      EXPECT_TRUE(WaitFor([&] { return Has(out + ".thief", "{\"locked\":true}"); }));
     }
-    EXPECT_TRUE(WaitFor([&] { return Has(out, "locked\n[\"L\"]"); })) << ReadFile(dir_.File(out));
+    EXPECT_TRUE(WaitFor([&] { return Has(out, "locked\n[\"" + lock + "\"]"); }))
+        << ReadFile(dir_.File(out));
     holder.Kill(SIGKILL);
     return ReadFile(dir_.File(out));
   };
-  std::string ours = scenario(SPATE_OVSDB_CLIENT, "ours.out");
-  std::string debian = scenario("/usr/bin/ovsdb-client", "debian.out");
-  EXPECT_EQ(ours, debian);
+  std::string ours = scenario(SPATE_OVSDB_CLIENT, "ours.out", "L");
+  std::string debian = scenario("/usr/bin/ovsdb-client", "debian.out", "K");
   EXPECT_EQ(ours, "{\"locked\":true}\nstolen\n[\"L\"]\nlocked\n[\"L\"]\n");
+  EXPECT_EQ(debian, "{\"locked\":true}\nstolen\n[\"K\"]\nlocked\n[\"K\"]\n");
   // A waiter prints the "locked":false reply; steal prints "locked":true.
   testing::Child first({"/usr/bin/ovsdb-client", "lock", remote(), "M"}, dir_.File("m.out"));
   ASSERT_TRUE(WaitFor([&] { return Has("m.out", "true"); }));
