@@ -111,6 +111,8 @@ function(spate_fuzz name)
   endif()
   set(corpus ${CMAKE_CURRENT_SOURCE_DIR}/${A_CORPUS})
   set_property(GLOBAL APPEND PROPERTY SPATE_FUZZERS "${name}=${corpus}")
+  # perf/run-fuzzers.sh (make fuzz) reads each target's corpus from here.
+  file(WRITE ${CMAKE_BINARY_DIR}/fuzz-corpora/${name} "${corpus}\n")
   if(SPATE_FUZZ)
     # A short run per target, so ctest in the fuzz preset exercises libFuzzer.
     add_test(NAME ${name} COMMAND ${name} -runs=2000 ${corpus})

@@ -7,7 +7,6 @@ set -euo pipefail
 build=${1:?usage: perf/run-fuzzers.sh BUILD_DIR SECONDS [TARGET...]}
 seconds=${2:?usage: perf/run-fuzzers.sh BUILD_DIR SECONDS [TARGET...]}
 shift 2
-src=$(cd "$(dirname "$0")/.." && pwd)
 shopt -s nullglob
 targets=("$@")
 if ((${#targets[@]} == 0)); then
@@ -15,7 +14,10 @@ if ((${#targets[@]} == 0)); then
 fi
 ((${#targets[@]} > 0)) || { echo "run-fuzzers: no *_fuzz targets in $build/tests-bin" >&2; exit 1; }
 for t in "${targets[@]}"; do
-  corpus=$(find "$src" -path "$src/build*" -prune -o -type d -name "${t}_corpus" -print | head -1)
+  # The corpus spate_fuzz(... CORPUS dir) names (cmake/Spate.cmake writes it).
+  corpus=
+  [[ -r "$build/fuzz-corpora/$t" ]] && corpus=$(<"$build/fuzz-corpora/$t")
+  [[ -z "$corpus" || -d "$corpus" ]] || { echo "run-fuzzers: $t: no corpus $corpus" >&2; exit 1; }
   scratch="$build/fuzz-work/$t"
   mkdir -p "$scratch"
   echo "== $t for ${seconds}s (corpus ${corpus:-none})"
