@@ -186,6 +186,9 @@ class FastPath : public PacketHandler, private ExecSink {
   // False when no reader slot of the tables' domain was free (the
   // fast path must then not be used; Datapath::Create reports it).
   bool registered() const { return reader_id_ >= 0; }
+  // Whether the last Publish left the PMD in L2 mode (owning thread, or
+  // a test's thread between batches).
+  bool l2_mode() const { return l2_mode_; }
   // Counters (any thread).
   FastPathStats GetStats() const;
   // pmd-stats-clear: GetStats counts from now (any thread).

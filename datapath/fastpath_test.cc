@@ -448,6 +448,47 @@ TEST_F(CachePolicyTest, EthernetOnlyMaskKeepsVlanAndNonIpFramesApart) {
   EXPECT_EQ(dp_->DumpRules().size(), 3u);
 }
 
+// L2 mode's table follows every commit: after a rule changes its output,
+// is deleted, or a new one is added, the next packet of each MAC goes
+// where a fresh slow-path lookup sends it, and L2 mode stays on.
+TEST_F(CachePolicyTest, L2TableNeverStaleAfterCommit) {
+  Start({});
+  auto rule = [](int mac, int port) {
+    return "priority=10,in_port=1,dl_dst=02:00:00:00:00:0" + std::to_string(mac) +
+           ",vlan_tci=0,actions=output:" + std::to_string(port);
+  };
+  ASSERT_EQ(AddFlows(dp_.get(), {rule(1, 2), rule(2, 2), "priority=5,in_port=1,actions=output:3"}),
+            "");
+  auto send_each = [&](int n_macs) {
+    for (int round = 0; round < 2; ++round) {
+      std::vector<Frame> frames;
+      for (int m = 1; m <= n_macs; ++m) frames.push_back(TcpTo(0x020000000000 + m));
+      Send(1, frames);
+    }
+  };
+  send_each(4);  // 01, 02 -> p2; 03, 04 -> p3.
+  ASSERT_TRUE(dp_->fastpath(0)->l2_mode());
+  EXPECT_EQ(Take(sinks_[1]).size(), 4u);
+  EXPECT_EQ(Take(sinks_[2]).size(), 4u);
+  // 01 moves to p3, 02's rule goes (the priority-5 rule takes it), 04 gets
+  // a rule to p2.
+  ASSERT_EQ(AddFlows(dp_.get(), {rule(1, 3), rule(4, 2)}), "");
+  PortResolver names = [this](std::string_view n) { return dp_->PortNumber(n); };
+  auto del = ParseRuleOp(RuleOpKind::kDelete, "in_port=1,dl_dst=02:00:00:00:00:02", false, names);
+  ASSERT_TRUE(del.ok());
+  ASSERT_TRUE(dp_->Commit({del.value()}).ok());
+  send_each(4);
+  EXPECT_TRUE(dp_->fastpath(0)->l2_mode());
+  std::vector<Frame> p2 = Take(sinks_[1]);
+  std::vector<Frame> p3 = Take(sinks_[2]);
+  ASSERT_EQ(p2.size(), 2u);
+  EXPECT_EQ(p2[0], TcpTo(0x020000000004));
+  ASSERT_EQ(p3.size(), 6u);
+  EXPECT_EQ(p3[0], TcpTo(0x020000000001));
+  EXPECT_EQ(p3[1], TcpTo(0x020000000002));
+  EXPECT_EQ(p3[2], TcpTo(0x020000000003));
+}
+
 TEST_F(CachePolicyTest, ThrashingEmcIsBypassedAndResumesWhenTrafficNarrows) {
   FastPathConfig c;
   c.emc_insert_inv_prob = 1;
